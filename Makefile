@@ -1,0 +1,43 @@
+# pathspider build. `make` builds everything for use from the source tree (bin/pathspider);
+# `make test` runs the whole suite; `make demo` shows the product working; `make binary`
+# builds the single executable dist/pathspider.
+SHELL := /bin/bash
+DENO := .tools/bin/deno
+LIB := capture-ffi/target/release/libpathspider_capture.so
+
+.PHONY: all deno lib deps test test-unit test-pcap test-e2e demo binary bench ok clean fmt
+
+all: deno lib
+
+deno:
+	@./scripts/setup-deno.sh
+
+lib:
+	cd capture-ffi && cargo build --release --quiet
+
+# Debian packages the tests and the demo need (servers, nftables, the original for golden tests).
+deps:
+	@./scripts/install-deps.sh
+
+ok: all
+	$(DENO) task ok
+	cd capture-ffi && cargo clippy --release --quiet -- -D warnings && cargo test --release --quiet
+
+test: deps all
+	@./scripts/test-all.sh
+
+demo: deps all
+	@./scripts/demo.sh
+
+binary: all
+	@./scripts/build-binary.sh
+
+bench: deps all
+	@./bench/run.sh
+
+fmt:
+	$(DENO) fmt
+	cd capture-ffi && cargo fmt
+
+clean:
+	rm -rf dist capture-ffi/target

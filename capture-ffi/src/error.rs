@@ -1,0 +1,1 @@
+//! Status codes and the last-error message (placeholder, owned by the capture work).

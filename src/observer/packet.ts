@@ -1,0 +1,238 @@
+/**
+ * The packet view: one reused object per observer that describes the packet being processed as
+ * offsets into the batch buffer. The observer's parser fills it once per packet (headers are
+ * parsed once, no copies); chains only read it.
+ *
+ * Every offset is absolute within `buf`. Every `*End` offset is one past the last byte that was
+ * captured for that layer, so a chain that reads `buf[off]` with `off < end` never reads outside
+ * the packet. The bounds-checked helpers (`u8`, `u16`, `u32`) return -1 instead of reading past
+ * `pktEnd`; chains should use them (or compare against the `*End` fields) for anything that the
+ * parser did not already check.
+ *
+ * @module
+ */
+
+/** IP protocol numbers used by the observer and chains. */
+export const PROTO_ICMP = 1;
+/** IP protocol number of TCP. */
+export const PROTO_TCP = 6;
+/** IP protocol number of UDP. */
+export const PROTO_UDP = 17;
+/** IP protocol number of ICMPv6. */
+export const PROTO_ICMP6 = 58;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * What the observer knows about the current packet. Fields are plain numbers (-1 when absent) so
+ * that the view stays monomorphic and cheap to refill.
+ */
+export class PacketView {
+  /** The batch buffer the offsets point into. */
+  buf: Uint8Array = EMPTY;
+  /** A DataView over the whole of `buf` (big-endian reads need `false`/default endianness). */
+  dv: DataView = new DataView(EMPTY.buffer);
+
+  /** Packet clock in seconds (float), the value the original stores as `pkt_first`/`pkt_last`. */
+  seconds = 0;
+  /** Integral seconds of the capture timestamp. */
+  tsSec = 0;
+  /** Nanoseconds part of the capture timestamp. */
+  tsNsec = 0;
+  /** Length of the frame on the wire. */
+  wireLen = 0;
+  /** Direction from the capture record: 0 unknown, else AF_PACKET pkttype + 1. */
+  direction = 0;
+  /** Offset one past the last captured byte of the frame. */
+  pktEnd = 0;
+
+  /** 4 or 6; 0 when the packet is not IP. */
+  ipVersion = 0;
+  /** Offset of the IP header. */
+  ipOff = 0;
+  /**
+   * Offset one past the last byte of the IP packet that is available: the captured end, cut to
+   * the IP total/payload length when the frame carries padding (Ethernet trailer).
+   */
+  ipEnd = 0;
+  /** The IP packet's size as the original reports it (`ip.size`): bytes of the IP packet. */
+  ipSize = 0;
+  /** IPv4 TOS byte or IPv6 traffic class (DSCP << 2 | ECN). */
+  trafficClass = 0;
+  /**
+   * The transport protocol: IPv4 protocol field; for IPv6 the next header after the extension
+   * headers the original skips.
+   */
+  proto = 0;
+  /** IPv4: the "reserved" (evil) flag bit; IPv6: always false. */
+  ipEvil = false;
+  /** IPv4: fragment offset in 8-byte units (0 for first fragments and IPv6). */
+  fragOffset = 0;
+  /** Offset of the transport header (just after IP and extension headers); -1 when none. */
+  l4Off = -1;
+
+  // ---- TCP (valid when `tcpOff >= 0`) ----
+  /** Offset of the TCP header when the packet carries a complete fixed TCP header, else -1. */
+  tcpOff = -1;
+  /** TCP flags byte (CWR..FIN). */
+  tcpFlags = 0;
+  /** TCP header length in bytes (data offset × 4), as written in the header. */
+  tcpHdrLen = 0;
+  /** Offset of the TCP payload (`tcpOff + tcpHdrLen`, capped at `ipEnd`). */
+  tcpPayloadOff = 0;
+  /** Bytes of TCP payload available (0 when none: the original's `tcp.payload is None`). */
+  tcpPayloadLen = 0;
+
+  // ---- UDP (valid when `udpOff >= 0`) ----
+  /** Offset of the UDP header when the packet carries a complete UDP header, else -1. */
+  udpOff = -1;
+  /** Offset of the UDP payload. */
+  udpPayloadOff = 0;
+  /** Bytes of UDP payload available. */
+  udpPayloadLen = 0;
+
+  // ---- ICMP / ICMPv6 (valid when `icmpOff >= 0`) ----
+  /** Offset of the ICMP (v4 or v6) header when at least 4 bytes of it were captured, else -1. */
+  icmpOff = -1;
+  /** ICMP type. */
+  icmpType = 0;
+  /** ICMP code. */
+  icmpCode = 0;
+  /**
+   * Offset of the quoted IP packet inside an ICMP error (v4 types 3,4,5,11,12; v6 types 1-4),
+   * -1 when the message is not an error or quotes nothing.
+   */
+  quoteOff = -1;
+  /** Offset one past the last captured byte of the quotation. */
+  quoteEnd = 0;
+  /** IP version of the quotation (4 or 6), 0 if none. */
+  quoteVersion = 0;
+  /** Transport protocol of the quoted packet. */
+  quoteProto = 0;
+  /** Offset of the quoted transport header, -1 if none captured. */
+  quoteL4Off = -1;
+
+  /** Byte at `off`, or -1 if `off` is outside the captured frame. */
+  u8(off: number): number {
+    return off >= 0 && off < this.pktEnd ? this.buf[off] : -1;
+  }
+
+  /** Big-endian u16 at `off`, or -1 if it is not entirely captured. */
+  u16(off: number): number {
+    return off >= 0 && off + 2 <= this.pktEnd ? (this.buf[off] << 8) | this.buf[off + 1] : -1;
+  }
+
+  /** Big-endian u32 at `off`, or -1 if it is not entirely captured. */
+  u32(off: number): number {
+    return off >= 0 && off + 4 <= this.pktEnd ? this.dv.getUint32(off) : -1;
+  }
+
+  /** TCP source port (only when `tcpOff >= 0`). */
+  get tcpSrcPort(): number {
+    return (this.buf[this.tcpOff] << 8) | this.buf[this.tcpOff + 1];
+  }
+  /** TCP destination port (only when `tcpOff >= 0`). */
+  get tcpDstPort(): number {
+    return (this.buf[this.tcpOff + 2] << 8) | this.buf[this.tcpOff + 3];
+  }
+  /** TCP sequence number (only when `tcpOff >= 0`). */
+  get tcpSeq(): number {
+    return this.dv.getUint32(this.tcpOff + 4);
+  }
+  /** TCP acknowledgement number (only when `tcpOff >= 0`). */
+  get tcpAck(): number {
+    return this.dv.getUint32(this.tcpOff + 8);
+  }
+  /** UDP source port (only when `udpOff >= 0`). */
+  get udpSrcPort(): number {
+    return (this.buf[this.udpOff] << 8) | this.buf[this.udpOff + 1];
+  }
+  /** UDP destination port (only when `udpOff >= 0`). */
+  get udpDstPort(): number {
+    return (this.buf[this.udpOff + 2] << 8) | this.buf[this.udpOff + 3];
+  }
+  /** UDP checksum field (only when `udpOff >= 0`). */
+  get udpChecksum(): number {
+    return (this.buf[this.udpOff + 6] << 8) | this.buf[this.udpOff + 7];
+  }
+
+  /** Source address as text (IPv4 dotted quad, IPv6 RFC 5952 like Python's `ipaddress`). */
+  srcAddr(): string {
+    return this.ipVersion === 4
+      ? ip4ToString(this.buf, this.ipOff + 12)
+      : ip6ToString(this.buf, this.ipOff + 8);
+  }
+
+  /** Destination address as text. */
+  dstAddr(): string {
+    return this.ipVersion === 4
+      ? ip4ToString(this.buf, this.ipOff + 16)
+      : ip6ToString(this.buf, this.ipOff + 24);
+  }
+
+  /** Resets every per-packet field; the parser calls this before filling the view. */
+  reset(): void {
+    this.ipVersion = 0;
+    this.proto = 0;
+    this.ipEvil = false;
+    this.fragOffset = 0;
+    this.l4Off = -1;
+    this.tcpOff = -1;
+    this.tcpFlags = 0;
+    this.tcpHdrLen = 0;
+    this.tcpPayloadOff = 0;
+    this.tcpPayloadLen = 0;
+    this.udpOff = -1;
+    this.udpPayloadOff = 0;
+    this.udpPayloadLen = 0;
+    this.icmpOff = -1;
+    this.icmpType = 0;
+    this.icmpCode = 0;
+    this.quoteOff = -1;
+    this.quoteEnd = 0;
+    this.quoteVersion = 0;
+    this.quoteProto = 0;
+    this.quoteL4Off = -1;
+  }
+}
+
+/** Formats 4 bytes at `off` as a dotted quad. */
+export function ip4ToString(b: Uint8Array, off: number): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/**
+ * Formats 16 bytes at `off` as an IPv6 address the way Python's `ipaddress` (and so the
+ * original's `str(ip.src_prefix)`) does: RFC 5952 lower-case hex, the longest run of two or more
+ * zero groups compressed (the first one on ties), IPv4-mapped addresses in hex like Python.
+ */
+export function ip6ToString(b: Uint8Array, off: number): string {
+  const g = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i] << 8) | b[off + 2 * i + 1];
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestStart = -1;
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += i === 0 ? "::" : ":";
+      i += bestLen - 1;
+      continue;
+    }
+    s += g[i].toString(16);
+    if (i < 7) s += ":";
+  }
+  return s;
+}

@@ -1,0 +1,106 @@
+/**
+ * The plugin interface of `pathspider measure`.
+ *
+ * A plugin is one file that declares what it measures and how: metadata for the help text, the
+ * observer chains it needs, the connection modes it supports (the first is the default), its own
+ * options, its model (how the A/B connections are made) and `combineFlows`, which turns the
+ * flow records of one job into conditions. The engine (`src/spider/`) knows no plugin by name.
+ */
+
+/** Connection modes the connection helpers provide (the manual's "Connection Modes"). */
+export type ConnectMode = "tcp" | "http" | "https" | "dnsudp" | "dnstcp";
+
+/** The original's connection states (its code's values; its manual swaps 1 and 2). */
+export const CONN_OK = 0;
+/** The connection failed (refused, reset, unreachable, no address to bind). */
+export const CONN_FAILED = 1;
+/** The connection did not complete in time. */
+export const CONN_TIMEOUT = 2;
+/** The connection was not attempted. */
+export const CONN_SKIPPED = 3;
+
+/**
+ * One configuration's record as `combineFlows` sees it: the observer's flow record (absent
+ * fields when the flow was not observed) merged with the connection result and the engine's
+ * bookkeeping (`config`, `spdr_state`, `observed`, ...).
+ */
+export type FlowResult = Record<string, unknown> & {
+  config: number;
+  spdr_state: number;
+  observed: boolean;
+};
+
+/** A system-wide setting a sync configuration needs; the engine journals and restores it. */
+export interface Setting {
+  /** Only sysctls so far (in the network namespace the tool runs in). */
+  kind: "sysctl";
+  /** Dotted sysctl name, e.g. `net.ipv4.tcp_ecn`. */
+  key: string;
+  /** Value to write. */
+  value: string;
+}
+
+/** Per-connection options a desync model passes to the connection helper. */
+export interface ConnectionOptions {
+  /** IPv4 ToS / IPv6 traffic class byte to set on the socket (DSCP << 2). */
+  tos?: number;
+}
+
+/** How a plugin's connections are made (the manual's plugin models). */
+export type Model =
+  | {
+    /** A configurator switches system settings; all workers run A, barrier, all run B. */
+    kind: "sync";
+    /** One list of settings per configuration, baseline first. */
+    configurations: Setting[][];
+  }
+  | {
+    /** Each job makes its connections in turn, each with its own socket options. */
+    kind: "desync";
+    /** One entry per connection, baseline first. */
+    connections: ConnectionOptions[];
+  }
+  | {
+    /** One connection per job; conditions come from the observer and the helper. */
+    kind: "single";
+  };
+
+/** An extra command-line option of a plugin (added to its subcommand). */
+export interface PluginOption {
+  /** Commander flags, e.g. `--codepoint <n>`. */
+  flags: string;
+  /** Help text. */
+  description: string;
+  /** Default value (already parsed). */
+  default?: unknown;
+  /** Parses and validates the text; throws an Error with a one-line message when invalid. */
+  parse?: (value: string) => unknown;
+}
+
+/** Options a plugin receives: its own parsed options plus `connect` and `timeout`. */
+export type PluginArgs = Record<string, unknown> & { connect: ConnectMode; timeout: number };
+
+/** A measurement plugin. */
+export interface Plugin {
+  /** Short name, the subcommand of `measure`. */
+  name: string;
+  /** One-line description for `measure --help`. */
+  description: string;
+  /** Plugin version. */
+  version: string;
+  /** Observer chains (names from the chain registry); `basic` is always added by the engine. */
+  chains: string[];
+  /** Supported connection modes; the first is the default. */
+  connectSupported: ConnectMode[];
+  /** Extra options of the plugin's subcommand. */
+  options: PluginOption[];
+  /** Text appended to the plugin's `--help`. */
+  helpText?: string;
+  /** The model, given the parsed options. */
+  model(args: PluginArgs): Model;
+  /**
+   * Conditions for one job from its flow results, sorted by `config`; null for none. Plain
+   * function of its inputs (no I/O), so it can be tested on hand-made records.
+   */
+  combineFlows(flows: FlowResult[], args: PluginArgs): string[] | null;
+}

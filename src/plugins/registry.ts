@@ -1,0 +1,15 @@
+/**
+ * The plugins `measure` offers, in the order `measure --help` lists them. The engine only ever
+ * reaches a plugin through this list.
+ */
+import { dscpPlugin } from "./dscp.ts";
+import { ecnPlugin } from "./ecn.ts";
+import type { Plugin } from "./plugin.ts";
+
+/** Every registered plugin. */
+export const PLUGINS: readonly Plugin[] = [dscpPlugin, ecnPlugin];
+
+/** The plugin called `name`, or undefined. */
+export function findPlugin(name: string): Plugin | undefined {
+  return PLUGINS.find((p) => p.name === name);
+}

@@ -1,0 +1,272 @@
+/**
+ * The measure engine: pulls jobs from the feeder, runs the plugin's connections with `workers`
+ * concurrent tasks in the plugin's model, joins every connection with its observed flow, asks
+ * the plugin for conditions and hands each job's result to `write` as soon as it is complete.
+ *
+ * Every job taken gives exactly one result, whatever happens to its connections or flows.
+ */
+import type { FlowRecord } from "../observer/chain.ts";
+import {
+  CONN_FAILED,
+  CONN_TIMEOUT,
+  type ConnectionOptions,
+  type ConnectMode,
+  type FlowResult,
+  type Model,
+  type Plugin,
+  type PluginArgs,
+  type Setting,
+} from "../plugins/plugin.ts";
+import type { FedJob, Job } from "./feeder.ts";
+import { canonicalIp, ipVersion } from "./ip.ts";
+import { flowKey, Merger } from "./merger.ts";
+import { type ConnOutcome, flowResult, jobResult, pyUtcNow } from "./result.ts";
+
+/** What a connection helper returns: at least the local port and the state. */
+export type ConnResult = Record<string, unknown> & { sp: number; spdr_state: number; sip?: string };
+
+/** Options the engine passes to a connection helper. */
+export interface ConnectOptions extends ConnectionOptions {
+  /** Local address to bind (the interface's address of the job's family). */
+  source: string;
+  /** Timeout of the whole connection, seconds. */
+  timeout: number;
+}
+
+/** Runs one connection in a mode; never rejects for network reasons (states say what happened). */
+export type Connector = (mode: ConnectMode, job: Job, opts: ConnectOptions) => Promise<ConnResult>;
+
+/** Applies one system setting (journalled by the caller's implementation). */
+export type SettingApplier = (setting: Setting) => void;
+
+/** The interface's addresses, as the original's `self.source`. */
+export interface SourceAddresses {
+  v4?: string;
+  v6?: string;
+}
+
+/** Default destination port of each mode when the job has no `dp`. */
+export const DEFAULT_PORT: Record<ConnectMode, number> = {
+  http: 80,
+  https: 443,
+  tcp: 80,
+  dnsudp: 53,
+  dnstcp: 53,
+};
+
+/** Counters of a run. */
+export interface EngineStats {
+  /** Jobs taken from the feeder. */
+  taken: number;
+  /** Results written. */
+  results: number;
+  /** Flows that were never observed (connections reported as not observed). */
+  unobserved: number;
+  /** Jobs whose experiment or baseline connection did not succeed. */
+  failedConnections: number;
+}
+
+/** Everything the engine needs. */
+export interface EngineOptions {
+  plugin: Plugin;
+  args: PluginArgs;
+  workers: number;
+  outputFlows: boolean;
+  jobs: AsyncIterator<FedJob>;
+  write: (result: Record<string, unknown>) => void;
+  connect: Connector;
+  apply: SettingApplier;
+  source: SourceAddresses;
+  merger: Merger;
+  /** How long to wait for a connection's flow after the connection ended (ms). */
+  flowWaitMs: number;
+  /** Extra time beyond the plugin's timeout before the engine gives up on a helper (ms). */
+  connectGraceMs?: number;
+  /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
+  observing: boolean;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+/** A running measurement. `run()` once; `stop()` to stop taking jobs (SIGINT). */
+export class Engine {
+  readonly stats: EngineStats = { taken: 0, results: 0, unobserved: 0, failedConnections: 0 };
+  #stopping = false;
+  #pending = new Set<Promise<void>>();
+  #model: Model;
+  #mode: ConnectMode;
+  #proto: number;
+  #timeout: number;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly o: EngineOptions) {
+    this.#model = o.plugin.model(o.args);
+    this.#mode = o.args.connect;
+    this.#proto = this.#mode === "dnsudp" ? 17 : 6;
+    this.#timeout = o.args.timeout;
+  }
+
+  /** Stop taking new jobs; jobs in flight still finish and are written. */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Jobs taken whose result is not written yet. */
+  get inFlight(): number {
+    return this.stats.taken - this.stats.results;
+  }
+
+  /** Runs until the feeder is exhausted (or `stop()`), and every result is written. */
+  async run(): Promise<EngineStats> {
+    this.#ticker = setInterval(() => this.o.merger.tick(), 100);
+    try {
+      const m = this.#model;
+      if (m.kind === "sync") await this.#runSync(m.configurations);
+      else {
+        const conns = m.kind === "desync" ? m.connections : [{}];
+        const workers = Array.from({ length: this.o.workers }, () => this.#desyncWorker(conns));
+        await Promise.all(workers);
+      }
+      while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    } finally {
+      clearInterval(this.#ticker);
+    }
+    return this.stats;
+  }
+
+  async #next(): Promise<FedJob | null> {
+    if (this.#stopping) return null;
+    const r = await this.o.jobs.next();
+    if (r.done || this.#stopping && r.value === undefined) return null;
+    this.stats.taken++;
+    return r.value;
+  }
+
+  /** Desync and single: each worker runs its job's connections in turn, on its own. */
+  async #desyncWorker(conns: ConnectionOptions[]): Promise<void> {
+    while (true) {
+      const fed = await this.#next();
+      if (fed === null) return;
+      const outcomes: ConnOutcome[] = [];
+      for (let c = 0; c < conns.length; c++) {
+        outcomes.push(await this.#connect(fed.job, c, conns[c]));
+      }
+      this.#finish(fed.job, outcomes);
+    }
+  }
+
+  /**
+   * Sync: rounds of up to `workers` jobs. The configurator applies configuration 0, every worker
+   * takes a job and runs its connection; when all have ended (each bounded by the timeout) the
+   * configurator applies configuration 1 and the same jobs run again; and so on.
+   */
+  async #runSync(configs: Setting[][]): Promise<void> {
+    while (!this.#stopping) {
+      this.#configure(configs[0]);
+      const round = await Promise.all(
+        Array.from({ length: this.o.workers }, async () => {
+          const fed = await this.#next();
+          if (fed === null) return null;
+          return { job: fed.job, outcomes: [await this.#connect(fed.job, 0, {})] };
+        }),
+      );
+      const live = round.filter((r) => r !== null);
+      for (let c = 1; c < configs.length && live.length > 0; c++) {
+        this.#configure(configs[c]);
+        await Promise.all(
+          live.map(async (r) => r.outcomes.push(await this.#connect(r.job, c, {}))),
+        );
+      }
+      for (const r of live) this.#finish(r.job, r.outcomes);
+      if (live.length < this.o.workers) return; // the feeder ran dry
+    }
+  }
+
+  #configure(settings: Setting[]): void {
+    for (const s of settings) this.o.apply(s);
+  }
+
+  #source(job: Job): string | undefined {
+    return ipVersion(job.dip) === 6 ? this.o.source.v6 : this.o.source.v4;
+  }
+
+  async #connect(job: Job, config: number, opts: ConnectionOptions): Promise<ConnOutcome> {
+    if (job.dp === undefined) job.dp = DEFAULT_PORT[this.#mode];
+    const start = pyUtcNow();
+    const source = this.#source(job);
+    let conn: ConnResult;
+    if (source === undefined) {
+      // the original fails such a job the same way (no address of that family to bind)
+      conn = { sp: 0, spdr_state: CONN_FAILED };
+    } else {
+      // the helper has its own timeout; this bound keeps one stuck helper from holding a round
+      const limit = this.#timeout * 1000 + (this.o.connectGraceMs ?? 2000);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<ConnResult>((resolve) => {
+        timer = setTimeout(() => resolve({ sip: source, sp: 0, spdr_state: CONN_TIMEOUT }), limit);
+      });
+      try {
+        conn = await Promise.race([
+          this.o.connect(this.#mode, job, { ...opts, source, timeout: this.#timeout }),
+          late,
+        ]);
+      } catch (e) {
+        conn = { sip: source, sp: 0, spdr_state: CONN_FAILED, spdr_error: (e as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return { conn, config, start, stop: pyUtcNow() };
+  }
+
+  /** Hands a job to the merger; its result is written when its flows are in (or overdue). */
+  #finish(job: Job, outcomes: ConnOutcome[]): void {
+    const done = deferred<void>();
+    this.#pending.add(done.promise);
+    this.#complete(job, outcomes).catch((e) => {
+      // a plugin bug must not lose the job: write it without conditions
+      console.error(
+        `pathspider: error while completing a job for ${job.dip}: ${(e as Error).message}`,
+      );
+    }).finally(() => {
+      this.#pending.delete(done.promise);
+      done.resolve();
+    });
+  }
+
+  async #complete(job: Job, outcomes: ConnOutcome[]): Promise<void> {
+    const jobId = crypto.randomUUID().replaceAll("-", "");
+    const sip = this.#source(job) ?? null;
+    const deadline = performance.now() + this.o.flowWaitMs;
+    const flows: (FlowRecord | null)[] = await Promise.all(outcomes.map((o) => {
+      const sp = Number(o.conn.sp);
+      const local = typeof o.conn.sip === "string" ? o.conn.sip : sip;
+      if (!this.o.observing || sp === 0 || local === null) return Promise.resolve(null);
+      const key = flowKey(this.#proto, local, sp, canonicalIp(job.dip), Number(job.dp));
+      return this.o.merger.waitFor(key, deadline);
+    }));
+    const records: FlowResult[] = outcomes.map((o, i) => flowResult(flows[i], o, job.dip, jobId));
+    records.sort((a, b) => a.config - b.config);
+    let conditions: string[] | null = null;
+    try {
+      conditions = this.o.plugin.combineFlows(records, this.o.args);
+    } catch (e) {
+      console.error(
+        `pathspider: plugin ${this.o.plugin.name} failed on ${job.dip}: ${(e as Error).message}`,
+      );
+    }
+    this.stats.unobserved += records.filter((r) => !r.observed).length;
+    if (records.some((r) => r.spdr_state !== 0)) this.stats.failedConnections++;
+    this.o.write(jobResult(job, sip as string, records, conditions, this.o.outputFlows));
+    this.stats.results++;
+  }
+}

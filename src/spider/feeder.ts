@@ -1,0 +1,189 @@
+/**
+ * The feeder: turns the input (ndjson, or the original's CSV shapes) into jobs, lazily.
+ *
+ * Jobs are produced only as workers pull them (an async generator over the input stream), so a
+ * list of millions of lines is never held in memory; only the set of targets already seen grows,
+ * as in the original, which skips a job whose `dip` it has already queued.
+ */
+import { canonicalIp, ipVersion } from "./ip.ts";
+
+/** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
+export type Job = Record<string, unknown> & { dip: string; dp?: number };
+
+/** A job with where it came from. */
+export interface FedJob {
+  /** The job. */
+  job: Job;
+  /** 1-based input line number. */
+  line: number;
+}
+
+/** Counters the feeder keeps while it runs. */
+export interface FeederStats {
+  /** Jobs handed out. */
+  jobs: number;
+  /** Lines skipped because they were malformed or had no valid `dip`. */
+  malformed: number;
+  /** Lines skipped because their `dip` was already measured. */
+  duplicates: number;
+}
+
+/** Options of `readJobs`. */
+export interface FeederOptions {
+  /** Input format: ndjson (default) or the original's CSV rows. */
+  csv?: boolean;
+  /** Receives each warning line (default: stderr). */
+  warn?: (message: string) => void;
+  /** Counters, updated as lines are read. */
+  stats?: FeederStats;
+}
+
+/** Fresh zeroed counters. */
+export function newFeederStats(): FeederStats {
+  return { jobs: 0, malformed: 0, duplicates: 0 };
+}
+
+/** Splits a byte stream into text lines, pulling from the stream only when asked for a line. */
+export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += decoder.decode(value, { stream: true });
+      let start = 0;
+      let nl: number;
+      while ((nl = rest.indexOf("\n", start)) >= 0) {
+        yield rest.slice(start, nl).replace(/\r$/, "");
+        start = nl + 1;
+      }
+      rest = rest.slice(start);
+    }
+    rest += decoder.decode();
+    if (rest.length > 0) yield rest.replace(/\r$/, "");
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Splits one CSV row (RFC 4180 quoting, as Python's csv.reader reads it). */
+export function splitCsvRow(line: string): string[] {
+  const out: string[] = [];
+  let field = "", quoted = false, i = 0;
+  while (i < line.length) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') field += '"', i += 2;
+      else if (c === '"') quoted = false, i++;
+      else field += c, i++;
+    } else if (c === '"' && field === "") quoted = true, i++;
+    else if (c === ",") out.push(field), field = "", i++;
+    else field += c, i++;
+  }
+  out.push(field);
+  return out;
+}
+
+/** The original's CSV shapes: (rank, domain), (dip, dp, domain) of 0.9.x, (dip, dp, domain, rank). */
+function csvJob(row: string[]): Record<string, unknown> | string {
+  switch (row.length) {
+    case 2:
+      return "a 2-column row (rank, domain) has no dip: resolve it first (pathspider filter)";
+    case 3:
+      return { dip: row[0], dp: row[1], domain: row[2] };
+    case 4:
+      return { dip: row[0], dp: row[1], domain: row[2], rank: row[3] };
+    default:
+      return `expected 3 or 4 columns (dip,dp,domain[,rank]), got ${row.length}`;
+  }
+}
+
+/** Checks a parsed record; returns the job or why it is rejected. */
+function checkJob(rec: unknown, fromCsv: boolean): Job | string {
+  if (rec === null || typeof rec !== "object" || Array.isArray(rec)) return "not a JSON object";
+  const job = rec as Record<string, unknown>;
+  if (!("dip" in job)) return "no 'dip' field";
+  if (ipVersion(job.dip) === 0) {
+    return `'dip' is not an IPv4 or IPv6 address: ${JSON.stringify(job.dip)}`;
+  }
+  if ("dp" in job) {
+    // CSV gives text; the original kept it as text, we need a port number to connect
+    const dp = fromCsv && typeof job.dp === "string" && /^\d+$/.test(job.dp)
+      ? Number(job.dp)
+      : job.dp;
+    if (typeof dp !== "number" || !Number.isInteger(dp) || dp < 1 || dp > 65535) {
+      return `'dp' is not a port number: ${JSON.stringify(job.dp)}`;
+    }
+    job.dp = dp;
+  }
+  return job as Job;
+}
+
+/**
+ * Reads jobs from `stream`. Malformed lines and lines without a valid `dip` produce one warning
+ * each (with the line number) and a counted skip; a `dip` seen before is skipped and counted
+ * (the original's notion of a duplicate target: the same `dip`, whatever the port). Blank lines
+ * are ignored.
+ */
+export async function* readJobs(
+  stream: ReadableStream<Uint8Array>,
+  opts: FeederOptions = {},
+): AsyncGenerator<FedJob> {
+  const warn = opts.warn ?? ((m: string) => console.error(m));
+  const stats = opts.stats ?? newFeederStats();
+  const seen = new Set<string>();
+  let line = 0;
+  for await (const text of readLines(stream)) {
+    line++;
+    if (text.trim() === "") continue;
+    let rec: unknown;
+    if (opts.csv) {
+      rec = csvJob(splitCsvRow(text));
+    } else {
+      try {
+        rec = JSON.parse(text);
+      } catch {
+        rec = "not valid JSON";
+      }
+    }
+    const job = typeof rec === "string" ? rec : checkJob(rec, opts.csv === true);
+    if (typeof job === "string") {
+      stats.malformed++;
+      warn(`pathspider: warning: input line ${line}: ${job}; skipped`);
+      continue;
+    }
+    const key = canonicalIp(job.dip);
+    if (seen.has(key)) {
+      stats.duplicates++;
+      continue;
+    }
+    seen.add(key);
+    stats.jobs++;
+    yield { job, line };
+  }
+}
+
+/** Counts the non-blank lines of a file (for progress totals), reading it in chunks. */
+export async function countLines(path: string): Promise<number> {
+  let count = 0, blank = true;
+  const f = await Deno.open(path);
+  try {
+    const buf = new Uint8Array(1 << 16);
+    while (true) {
+      const n = await f.read(buf);
+      if (n === null) break;
+      for (let i = 0; i < n; i++) {
+        const b = buf[i];
+        if (b === 10) {
+          if (!blank) count++;
+          blank = true;
+        } else if (b !== 13 && b !== 32 && b !== 9) blank = false;
+      }
+    }
+  } finally {
+    f.close();
+  }
+  return blank ? count : count + 1;
+}

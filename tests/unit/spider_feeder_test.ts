@@ -1,0 +1,137 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { countLines, newFeederStats, readJobs, splitCsvRow } from "../../src/spider/feeder.ts";
+
+const ORIGINAL_DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
+
+function streamOf(text: string, chunk = 7): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let i = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (i >= bytes.length) return c.close();
+      c.enqueue(bytes.slice(i, i + chunk));
+      i += chunk;
+    },
+  });
+}
+
+async function collect(text: string, csv = false) {
+  const warnings: string[] = [];
+  const stats = newFeederStats();
+  const jobs = [];
+  for await (const j of readJobs(streamOf(text), { csv, warn: (m) => warnings.push(m), stats })) {
+    jobs.push(j);
+  }
+  return { jobs, warnings, stats };
+}
+
+Deno.test("the feeder keeps every field of a job and its line number", async () => {
+  const { jobs, warnings } = await collect(
+    '{"dip":"198.18.0.1","dp":8080,"domain":"a.example","info":{"ASN":1}}\n{"dip":"fd00::1"}\n',
+  );
+  assertEquals(warnings, []);
+  assertEquals(jobs, [
+    { job: { dip: "198.18.0.1", dp: 8080, domain: "a.example", info: { ASN: 1 } }, line: 1 },
+    { job: { dip: "fd00::1" }, line: 2 },
+  ]);
+});
+
+Deno.test("the feeder warns with the line number and skips malformed lines, then goes on", async () => {
+  const { jobs, warnings, stats } = await collect(
+    [
+      '{"dip":"198.18.0.1"}',
+      "{not json",
+      '{"domain":"no-dip.example"}',
+      '{"dip":"300.1.1.1"}',
+      '{"dip":"198.18.0.2","dp":"http"}',
+      "[1,2]",
+      "",
+      '{"dip":"198.18.0.3"}',
+    ].join("\n"),
+  );
+  assertEquals(jobs.map((j) => j.job.dip), ["198.18.0.1", "198.18.0.3"]);
+  assertEquals(stats, { jobs: 2, malformed: 5, duplicates: 0 });
+  assertEquals(warnings.length, 5);
+  assertEquals(warnings[0].includes("line 2"), true);
+  assertEquals(warnings[1].includes("line 3") && warnings[1].includes("dip"), true);
+  assertEquals(warnings[4].includes("line 6"), true);
+});
+
+Deno.test("the feeder skips a dip it has seen, whatever the port or spelling", async () => {
+  const { jobs, stats } = await collect(
+    '{"dip":"198.18.0.1","dp":80}\n{"dip":"198.18.0.1","dp":443}\n{"dip":"fd00::1"}\n{"dip":"FD00:0::1"}\n',
+  );
+  assertEquals(jobs.length, 2);
+  assertEquals(stats.duplicates, 2);
+});
+
+Deno.test("the feeder reads the original's duplicate ndjson sample like the original", async () => {
+  const text = await Deno.readTextFile(`${ORIGINAL_DATA}/webtest_duplicates.ndjson`);
+  const { jobs, stats } = await collect(text);
+  const dips = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l).dip);
+  assertEquals(jobs.length, new Set(dips).size);
+  assertEquals(stats.duplicates, dips.length - new Set(dips).size);
+});
+
+Deno.test("the feeder reads the original's 3- and 4-column CSV shapes", async () => {
+  const four = await collect(await Deno.readTextFile(`${ORIGINAL_DATA}/webtest.csv`), true);
+  assertEquals(four.jobs[0].job, {
+    dip: "160.85.31.173",
+    dp: 80,
+    domain: "mami-project.eu",
+    rank: "1",
+  });
+  assertEquals(four.warnings, []);
+  const three = await collect(await Deno.readTextFile(`${ORIGINAL_DATA}/webtest_0.9.x.csv`), true);
+  assertEquals(three.jobs[2].job, {
+    dip: "2001:630:241:210:569f:35ff:fe0a:116a",
+    dp: 80,
+    domain: "erg.abdn.ac.uk",
+  });
+  const dup = await collect(
+    await Deno.readTextFile(`${ORIGINAL_DATA}/webtest_duplicates.csv`),
+    true,
+  );
+  assertEquals(dup.stats.duplicates > 0, true);
+});
+
+Deno.test("the feeder warns on a 2-column CSV row (no dip) and on other widths", async () => {
+  const { jobs, warnings, stats } = await collect(
+    "1,example.com\n198.18.0.9,80,x,1\na,b,c,d,e\n",
+    true,
+  );
+  assertEquals(jobs.length, 1);
+  assertEquals(stats.malformed, 2);
+  assertEquals(warnings[0].includes("line 1"), true);
+  assertEquals(warnings[1].includes("line 3"), true);
+});
+
+Deno.test("splitCsvRow honours quotes and doubled quotes", () => {
+  assertEquals(splitCsvRow('198.18.0.1,80,"a,b ""c""",4'), ["198.18.0.1", "80", 'a,b "c"', "4"]);
+});
+
+Deno.test("the feeder reads only as far as jobs are taken", async () => {
+  let pulled = 0;
+  let n = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      pulled++;
+      n++;
+      c.enqueue(new TextEncoder().encode(`{"dip":"198.18.${n >> 8}.${n & 255}"}\n`));
+      if (n > 1_000_000) c.close();
+    },
+  }, { highWaterMark: 0 });
+  const it = readJobs(stream, { warn: () => {} });
+  for (let i = 0; i < 10; i++) await it.next();
+  await it.return(undefined);
+  assertEquals(pulled <= 12, true);
+});
+
+Deno.test("countLines counts non-blank lines, with or without a final newline", async () => {
+  const f = await Deno.makeTempFile();
+  await Deno.writeTextFile(f, "a\n\nb\n  \nc");
+  assertEquals(await countLines(f), 3);
+  await Deno.writeTextFile(f, "a\nb\n");
+  assertEquals(await countLines(f), 2);
+  await Deno.remove(f);
+});

@@ -1,0 +1,72 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { flowKey, Merger } from "../../src/spider/merger.ts";
+
+function clock() {
+  let t = 0;
+  return { now: () => t, set: (v: number) => t = v };
+}
+
+const flow = { sip: "198.18.0.2", sp: 40000, dip: "198.18.1.1", dp: 80, proto: 6, x: 1 };
+const key = flowKey(6, "198.18.0.2", 40000, "198.18.1.1", 80);
+
+Deno.test("the merger joins a connection with a flow that arrived first", async () => {
+  const m = new Merger({ flowTtlMs: 1000 });
+  m.addFlow(flow);
+  assertEquals(await m.waitFor(key, 10), flow);
+  assertEquals(m.held, 0);
+});
+
+Deno.test("the merger joins a connection with a flow that arrives later", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  const p = m.waitFor(key, 5000);
+  m.addFlow(flow);
+  assertEquals(await p, flow);
+});
+
+Deno.test("the merger reports null (not observed) once a waiting connection is overdue", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  const p = m.waitFor(key, 5000);
+  c.set(4999);
+  m.tick();
+  assertEquals(m.waiting, 1);
+  c.set(5000);
+  m.tick();
+  assertEquals(await p, null);
+  assertEquals(m.waiting, 0);
+});
+
+Deno.test("the merger keys by the whole 5-tuple: another port or protocol does not match", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  m.addFlow({ ...flow, sp: 40001 });
+  m.addFlow({ ...flow, proto: 17 });
+  const p = m.waitFor(key, 10);
+  c.set(11);
+  m.tick();
+  assertEquals(await p, null);
+});
+
+Deno.test("the merger matches IPv6 addresses whatever their spelling", async () => {
+  const m = new Merger({ flowTtlMs: 1000 });
+  m.addFlow({ sip: "fd00::2", sp: 1, dip: "fd00:0:0:0:0:0:1:1", dp: 80, proto: 6 });
+  const got = await m.waitFor(flowKey(6, "FD00::2", 1, "fd00::1:1", 80), 10);
+  assertEquals(got?.sp, 1);
+});
+
+Deno.test("the merger forgets unclaimed flows after their time to live", () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  m.addFlow(flow);
+  c.set(1001);
+  m.tick();
+  assertEquals(m.held, 0);
+});
+
+Deno.test("giveUp resolves every waiting connection as not observed", async () => {
+  const m = new Merger({ flowTtlMs: 1000 });
+  const p = m.waitFor(key, 1e12);
+  m.giveUp();
+  assertEquals(await p, null);
+});

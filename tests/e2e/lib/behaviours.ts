@@ -1,0 +1,107 @@
+/**
+ * Middlebox behaviours of the testbed's router, one nftables rule set per target address.
+ * "fwd" is client → target, "rev" is target → client. Marks are rewritten with nftables payload
+ * statements (the kernel fixes the IPv4 header checksum); there is no netem on this kernel, so
+ * drops are rule-based and silent.
+ *
+ * @module
+ */
+
+/** A named behaviour of the path to one target. */
+export type Behaviour =
+  /** nothing is changed */
+  | "clean"
+  /** every packet to and from the target is dropped: it looks offline */
+  | "offline"
+  /** TCP to the target is answered by a RST from the router, UDP by ICMP port unreachable */
+  | "reject"
+  /** SYNs carrying ECE and CWR (an ECN setup) are dropped, forward */
+  | "drop-ecn-syn"
+  /** packets with any ECT or CE mark are dropped, forward */
+  | "drop-ect"
+  /** ECN bits are cleared to not-ECT, forward */
+  | "clear-ect"
+  /** ECN bits are cleared to not-ECT, reverse */
+  | "clear-ect-rev"
+  /** ECT(0)/ECT(1) packets are marked CE, forward (an AQM under load) */
+  | "set-ce"
+  /** DSCP is bleached to 0 (CS0), forward */
+  | "bleach-dscp"
+  /** DSCP is bleached to 0 (CS0), reverse */
+  | "bleach-dscp-rev"
+  /** packets with DSCP 46 (EF) are dropped, forward */
+  | "drop-dscp46"
+  /** replies are remarked to DSCP 10 (AF11), reverse */
+  | "remark-replies"
+  /** UDP is dropped both ways (TCP passes) */
+  | "drop-udp";
+
+/** Every behaviour name, for validation and documentation. */
+export const BEHAVIOURS: readonly Behaviour[] = [
+  "clean",
+  "offline",
+  "reject",
+  "drop-ecn-syn",
+  "drop-ect",
+  "clear-ect",
+  "clear-ect-rev",
+  "set-ce",
+  "bleach-dscp",
+  "bleach-dscp-rev",
+  "drop-dscp46",
+  "remark-replies",
+  "drop-udp",
+];
+
+/** The nftables rules (forward chain, inet table) that give `addr` the behaviour `b`. */
+export function rulesFor(b: Behaviour, addr: string): string[] {
+  const v6 = addr.includes(":");
+  const ip = v6 ? "ip6" : "ip";
+  const to = `${ip} daddr ${addr}`;
+  const from = `${ip} saddr ${addr}`;
+  switch (b) {
+    case "clean":
+      return [];
+    case "offline":
+      return [`${to} drop`, `${from} drop`];
+    case "reject":
+      return [`${to} meta l4proto tcp reject with tcp reset`, `${to} reject`];
+    case "drop-ecn-syn":
+      // nftables calls ECE "ecn"
+      return [`${to} tcp flags & (syn|ecn|cwr) == syn|ecn|cwr drop`];
+    case "drop-ect":
+      return [`${to} ${ip} ecn != not-ect drop`];
+    case "clear-ect":
+      return [`${to} ${ip} ecn set not-ect`];
+    case "clear-ect-rev":
+      return [`${from} ${ip} ecn set not-ect`];
+    case "set-ce":
+      return [`${to} ${ip} ecn { ect0, ect1 } ${ip} ecn set ce`];
+    case "bleach-dscp":
+      return [`${to} ${ip} dscp set cs0`];
+    case "bleach-dscp-rev":
+      return [`${from} ${ip} dscp set cs0`];
+    case "drop-dscp46":
+      return [`${to} ${ip} dscp ef drop`];
+    case "remark-replies":
+      return [`${from} ${ip} dscp set af11`];
+    case "drop-udp":
+      return [`${to} meta l4proto udp drop`, `${from} meta l4proto udp drop`];
+    default:
+      throw new Error(`unknown testbed behaviour: ${b}`);
+  }
+}
+
+/** The whole router rule set for the given (address, behaviours) pairs. */
+export function routerRuleset(table: string, targets: { addr: string; behaviour: Behaviour[] }[]) {
+  const rules = targets.flatMap((t) => t.behaviour.flatMap((b) => rulesFor(b, t.addr)));
+  return [
+    `table inet ${table} {`,
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    ...rules.map((r) => `    ${r}`),
+    `  }`,
+    `}`,
+    "",
+  ].join("\n");
+}

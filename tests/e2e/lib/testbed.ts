@@ -1,0 +1,285 @@
+/**
+ * A network of three namespaces for end-to-end tests, the demo and the benches:
+ *
+ *   <p>-c (client)          <p>-r (router, nftables middleboxes)        <p>-s (servers)
+ *   veth-c 198.18.0.2/24 ── veth-rc 198.18.0.1   veth-rs 198.18.1.1 ── veth-s 198.18.1.2/24
+ *          fd00:c::2/64             fd00:c::1            fd00:1::1             fd00:1::2/64
+ *                                                            lo: targets 198.19.0.N, fd00:5::N
+ *
+ * Each target gets its own addresses on the server (198.19.0.N/32 and fd00:5::N/128) and its own
+ * behaviour in the router's forward chain. The server namespace runs nginx (80, 443), NSD (53
+ * UDP/TCP, zone example.test with a name per target) and, when installed and asked for, h2o (8080,
+ * h2c upgrade). Every run has a unique prefix; `destroy()` (always call it, in a finally) kills
+ * the processes and deletes the namespaces, and `cleanupStale(prefix)` removes leftovers of
+ * crashed runs.
+ *
+ * @module
+ */
+import { type Behaviour, BEHAVIOURS, routerRuleset } from "./behaviours.ts";
+import {
+  Background,
+  deleteNamespace,
+  inNs,
+  listNamespaces,
+  run,
+  type RunOpts,
+  sh,
+} from "./netns.ts";
+import {
+  h2oConfig,
+  haveH2o,
+  makeCertificate,
+  nginxConfig,
+  nsdConfig,
+  startH2o,
+  startNginx,
+  startNsd,
+  ZONE,
+  zoneFile,
+} from "./servers.ts";
+
+export type { Behaviour } from "./behaviours.ts";
+export { Background, run } from "./netns.ts";
+export type { RunResult } from "./netns.ts";
+
+/** What a target should be. */
+export interface TargetSpec {
+  /** DNS label of the target (`<name>.example.test`); letters, digits and dashes */
+  name: string;
+  /** IPv4 address (true = the next free 198.19.0.N; default true) or false for none */
+  v4?: boolean | string;
+  /** IPv6 address (true = fd00:5::N; default true) or false for none */
+  v6?: boolean | string;
+  /** middlebox behaviours on the path to it (default clean) */
+  behaviour?: Behaviour[];
+}
+
+/** A target as built. */
+export interface Target {
+  name: string;
+  /** fully qualified DNS name */
+  domain: string;
+  v4?: string;
+  v6?: string;
+  behaviour: Behaviour[];
+}
+
+/** Options of {@link Testbed.create}. */
+export interface TestbedOpts {
+  targets: TargetSpec[];
+  /** namespace prefix (default: "pstb" + 4 random hex digits); at most 8 characters */
+  prefix?: string;
+  /** servers to run (default http, https and dns) */
+  servers?: ("http" | "dns" | "h2c")[];
+}
+
+/** Addresses of the fixed part of the network. */
+export const NET = {
+  client4: "198.18.0.2",
+  client6: "fd00:c::2",
+  routerClient4: "198.18.0.1",
+  routerClient6: "fd00:c::1",
+  routerServer4: "198.18.1.1",
+  routerServer6: "fd00:1::1",
+  server4: "198.18.1.2",
+  server6: "fd00:1::2",
+  targets4: "198.19.0.0/24",
+  targets6: "fd00:5::/64",
+} as const;
+
+/** A built testbed; see the module documentation. */
+export class Testbed {
+  readonly prefix: string;
+  readonly clientNs: string;
+  readonly routerNs: string;
+  readonly serverNs: string;
+  /** the client's interface (in clientNs), where pathspider captures */
+  readonly clientIface = "veth-c";
+  /** the server's interface facing the router (in serverNs) */
+  readonly serverIface = "veth-s";
+  readonly targets: Target[] = [];
+  /** temporary directory with configurations, certificates and server logs */
+  readonly dir: string;
+  #procs: Background[] = [];
+  #destroyed = false;
+
+  private constructor(prefix: string, dir: string) {
+    this.prefix = prefix;
+    this.clientNs = `${prefix}-c`;
+    this.routerNs = `${prefix}-r`;
+    this.serverNs = `${prefix}-s`;
+    this.dir = dir;
+  }
+
+  /** Builds the network and starts the servers; tears everything down again if a step fails. */
+  static async create(opts: TestbedOpts): Promise<Testbed> {
+    const prefix = opts.prefix ??
+      `pstb${
+        crypto.getRandomValues(new Uint8Array(2)).reduce((s, b) =>
+          s + b.toString(16).padStart(2, "0"), "")
+      }`;
+    if (!/^[a-z0-9]{1,8}$/.test(prefix)) {
+      throw new Error(`testbed prefix must be 1-8 lowercase letters or digits: ${prefix}`);
+    }
+    const dir = await Deno.makeTempDir({ prefix: `${prefix}-` });
+    const tb = new Testbed(prefix, dir);
+    try {
+      tb.#planTargets(opts.targets);
+      await tb.#buildNetwork();
+      await tb.#startServers(opts.servers ?? ["http", "dns"]);
+    } catch (e) {
+      await tb.destroy();
+      throw e;
+    }
+    return tb;
+  }
+
+  #planTargets(specs: TargetSpec[]) {
+    if (specs.length > 250) throw new Error("testbed: at most 250 targets");
+    specs.forEach((s, i) => {
+      if (!/^[a-z0-9-]+$/i.test(s.name)) throw new Error(`testbed: bad target name ${s.name}`);
+      for (const b of s.behaviour ?? []) {
+        if (!BEHAVIOURS.includes(b)) throw new Error(`testbed: unknown behaviour ${b}`);
+      }
+      const n = i + 1;
+      const v4 = s.v4 === false ? undefined : typeof s.v4 === "string" ? s.v4 : `198.19.0.${n}`;
+      const v6 = s.v6 === false
+        ? undefined
+        : typeof s.v6 === "string"
+        ? s.v6
+        : `fd00:5::${n.toString(16)}`;
+      this.targets.push({
+        name: s.name,
+        domain: `${s.name}.${ZONE}`,
+        v4,
+        v6,
+        behaviour: s.behaviour?.length ? s.behaviour : ["clean"],
+      });
+    });
+  }
+
+  async #buildNetwork() {
+    const { clientNs: c, routerNs: r, serverNs: s } = this;
+    for (const ns of [c, r, s]) await sh(["ip", "netns", "add", ns]);
+    // veth pairs are created inside the namespaces, so their names never clash across runs
+    await sh(
+      ["ip", "link", "add", "veth-c", "type", "veth", "peer", "name", "veth-rc", "netns", r],
+      c,
+    );
+    await sh(
+      ["ip", "link", "add", "veth-s", "type", "veth", "peer", "name", "veth-rs", "netns", r],
+      s,
+    );
+    const addr = (ns: string, dev: string, a: string) =>
+      sh(["ip", "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : [])], ns);
+    await addr(c, "veth-c", `${NET.client4}/24`);
+    await addr(c, "veth-c", `${NET.client6}/64`);
+    await addr(r, "veth-rc", `${NET.routerClient4}/24`);
+    await addr(r, "veth-rc", `${NET.routerClient6}/64`);
+    await addr(r, "veth-rs", `${NET.routerServer4}/24`);
+    await addr(r, "veth-rs", `${NET.routerServer6}/64`);
+    await addr(s, "veth-s", `${NET.server4}/24`);
+    await addr(s, "veth-s", `${NET.server6}/64`);
+    for (const t of this.targets) {
+      // on loopback: this kernel has no dummy interfaces
+      if (t.v4) await addr(s, "lo", `${t.v4}/32`);
+      if (t.v6) await addr(s, "lo", `${t.v6}/128`);
+    }
+    for (
+      const [ns, devs] of [[c, ["lo", "veth-c"]], [r, ["lo", "veth-rc", "veth-rs"]], [
+        s,
+        ["lo", "veth-s"],
+      ]] as const
+    ) {
+      for (const d of devs) await sh(["ip", "link", "set", d, "up"], ns);
+    }
+    await sh(["ip", "route", "add", "default", "via", NET.routerClient4], c);
+    await sh(["ip", "-6", "route", "add", "default", "via", NET.routerClient6], c);
+    await sh(["ip", "route", "add", "default", "via", NET.routerServer4], s);
+    await sh(["ip", "-6", "route", "add", "default", "via", NET.routerServer6], s);
+    await sh(["ip", "route", "add", NET.targets4, "via", NET.server4], r);
+    await sh(["ip", "-6", "route", "add", NET.targets6, "via", NET.server6], r);
+    await sh(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"], r);
+    const rules: { addr: string; behaviour: Behaviour[] }[] = [];
+    for (const t of this.targets) {
+      if (t.v4) rules.push({ addr: t.v4, behaviour: t.behaviour });
+      if (t.v6) rules.push({ addr: t.v6, behaviour: t.behaviour });
+    }
+    await run(["nft", "-f", "-"], { ns: r, stdin: routerRuleset("testbed", rules), check: true });
+  }
+
+  async #startServers(servers: string[]) {
+    const s = this.serverNs;
+    const [cert, key] = await makeCertificate(this.dir);
+    if (servers.includes("http") || servers.includes("h2c")) {
+      const conf = await nginxConfig(this.dir, cert, key);
+      if (servers.includes("http")) this.#procs.push(await startNginx(s, this.dir, conf));
+    }
+    if (servers.includes("dns")) {
+      const zone = await zoneFile(this.dir, this.targets, { v4: NET.server4, v6: NET.server6 });
+      const addrs = [NET.server4, NET.server6];
+      for (const t of this.targets) addrs.push(...[t.v4, t.v6].filter((a): a is string => !!a));
+      this.#procs.push(await startNsd(s, await nsdConfig(this.dir, zone, addrs)));
+    }
+    if (servers.includes("h2c")) {
+      if (!(await haveH2o())) throw new Error("testbed: h2o is not installed (make deps)");
+      this.#procs.push(await startH2o(s, await h2oConfig(this.dir)));
+    }
+  }
+
+  /** The target called `name`. */
+  target(name: string): Target {
+    const t = this.targets.find((x) => x.name === name);
+    if (!t) throw new Error(`testbed: no target ${name}`);
+    return t;
+  }
+
+  /** Runs a command to completion in namespace `ns` (default: the client's). */
+  exec(cmd: string[], ns: string = this.clientNs, opts: Omit<RunOpts, "ns"> = {}) {
+    return run(cmd, { ...opts, ns });
+  }
+
+  /** Starts a background process in namespace `ns` (default: the client's). */
+  spawn(cmd: string[], ns: string = this.clientNs, opts: { env?: Record<string, string> } = {}) {
+    const p = new Background(cmd, { ns, ...opts });
+    this.#procs.push(p);
+    return p;
+  }
+
+  /** argv running `cmd` in the client namespace (for callers that spawn processes themselves). */
+  clientArgv(cmd: string[]): string[] {
+    return inNs(cmd, this.clientNs);
+  }
+
+  /** Kills every process, deletes the namespaces (and so their nftables rules) and the files. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await Promise.all(this.#procs.map((p) => p.stop("SIGTERM", 2_000).catch(() => {})));
+    for (const ns of [this.clientNs, this.routerNs, this.serverNs]) await deleteNamespace(ns);
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Deletes every namespace whose name starts with `prefix` (leftovers of crashed runs). */
+export async function cleanupStale(prefix: string): Promise<string[]> {
+  if (prefix.length < 3) throw new Error("cleanupStale: prefix too short to be safe");
+  const gone: string[] = [];
+  for (const ns of await listNamespaces()) {
+    if (ns.startsWith(prefix)) {
+      await deleteNamespace(ns);
+      gone.push(ns);
+    }
+  }
+  return gone;
+}
+
+/** Why namespaces cannot be used here, or null when they can (root and `ip netns` work). */
+export async function netnsUnavailable(): Promise<string | null> {
+  if (Deno.uid() !== 0) return "network-namespace tests need root";
+  const probe = `pstprobe${Deno.pid % 100000}`;
+  const r = await run(["ip", "netns", "add", probe]);
+  if (r.code !== 0) return `'ip netns add' failed: ${r.stderr.trim()}`;
+  await deleteNamespace(probe);
+  return null;
+}

@@ -217,7 +217,7 @@ export class Testbed {
     }
     if (servers.includes("dns")) {
       const zone = await zoneFile(this.dir, this.targets, { v4: NET.server4, v6: NET.server6 });
-      const addrs = [NET.server4, NET.server6];
+      const addrs: string[] = [NET.server4, NET.server6];
       for (const t of this.targets) addrs.push(...[t.v4, t.v6].filter((a): a is string => !!a));
       this.#procs.push(await startNsd(s, await nsdConfig(this.dir, zone, addrs)));
     }

@@ -1,1 +1,129 @@
-//! Status codes and the last-error message (placeholder, owned by the capture work).
+//! Status codes and the last-error message.
+//!
+//! Every exported function returns an `i32` status: `>= 0` is success (often a count), a
+//! negative value is one of the codes below. After a negative status, [`ps_last_error`] copies
+//! a one-line message describing it. The message is global (not per handle or thread) because
+//! TypeScript reads it right after the failing call.
+
+use std::sync::Mutex;
+
+/// End of a capture file.
+pub const EOF: i32 = -1;
+/// Any other error (I/O error, corrupt record, unsupported link type, ...).
+pub const GENERIC: i32 = -2;
+/// The named interface does not exist.
+pub const NO_SUCH_INTERFACE: i32 = -3;
+/// The interface exists but is not up (or went down while capturing).
+pub const INTERFACE_DOWN: i32 = -4;
+/// The operation needs a privilege we lack (CAP_NET_RAW / CAP_NET_ADMIN, file permissions).
+pub const NOT_PERMITTED: i32 = -5;
+/// The file is neither pcap nor pcapng.
+pub const NOT_A_CAPTURE_FILE: i32 = -6;
+/// The capture file ends in the middle of a record (every complete record was delivered first).
+pub const TRUNCATED: i32 = -7;
+/// An argument is invalid (null pointer, bad UTF-8, malformed batch, ...).
+pub const INVALID_ARGUMENT: i32 = -8;
+/// The handle is unknown or already closed.
+pub const CLOSED_HANDLE: i32 = -9;
+/// The operation would block or timed out where that is an error.
+pub const WOULD_BLOCK: i32 = -10;
+
+static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+
+/// An error as a value: the status code and a one-line message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// One of the negative status codes of this module.
+    pub code: i32,
+    /// One line, no trailing newline.
+    pub message: String,
+}
+
+impl Error {
+    /// Builds an error; newlines in the message are replaced so that it stays one line.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        if message.contains(['\n', '\r']) {
+            message = message.replace(['\n', '\r'], " ");
+        }
+        Error { code, message }
+    }
+
+    /// An error from an OS errno, with `what` saying what we were doing.
+    pub fn os(code: i32, what: &str, err: &std::io::Error) -> Self {
+        Error::new(code, format!("{what}: {err}"))
+    }
+}
+
+/// Result type of the internal API.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Records `err` as the last error and returns its code (for `return fail(e)` at the boundary).
+pub fn fail(err: Error) -> i32 {
+    let code = err.code;
+    set_last_error(err.message);
+    code
+}
+
+/// Replaces the last-error message.
+pub fn set_last_error(message: String) {
+    // A poisoned mutex only means another thread panicked while holding it, which cannot
+    // happen here (no panics), but recover anyway rather than abort.
+    let mut guard = LAST_ERROR.lock().unwrap_or_else(|p| p.into_inner());
+    *guard = message;
+}
+
+/// Returns the last-error message (for tests).
+pub fn last_error() -> String {
+    LAST_ERROR.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Copies the last error message (UTF-8, one line, not NUL-terminated) into `buf` and returns its
+/// length in bytes; a message longer than `len` is cut at a character boundary.
+///
+/// # Safety
+/// `buf` must be null or point to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ps_last_error(buf: *mut u8, len: u32) -> i32 {
+    let msg = last_error();
+    if buf.is_null() {
+        return msg.len().min(i32::MAX as usize) as i32;
+    }
+    let mut n = msg.len().min(len as usize);
+    while n > 0 && !msg.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: the caller promises `len` writable bytes at `buf`; n <= len.
+    unsafe { std::ptr::copy_nonoverlapping(msg.as_ptr(), buf, n) };
+    n as i32
+}
+
+/// Reads a NUL-terminated UTF-8 string argument; `None` for a null pointer.
+///
+/// # Safety
+/// `p` must be null or point to a NUL-terminated string.
+pub unsafe fn c_str_arg<'a>(p: *const std::ffi::c_char, what: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller promises a NUL-terminated string.
+    let s = unsafe { std::ffi::CStr::from_ptr(p) };
+    s.to_str()
+        .map(Some)
+        .map_err(|_| Error::new(INVALID_ARGUMENT, format!("{what} is not valid UTF-8")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_on_one_line_and_are_cut_at_char_boundaries() {
+        let code = fail(Error::new(GENERIC, "a\nb é"));
+        assert_eq!(code, GENERIC);
+        let mut buf = [0u8; 5];
+        // "a b é" is 6 bytes; 5 would split the é, so 4 bytes come back.
+        let n = unsafe { ps_last_error(buf.as_mut_ptr(), buf.len() as u32) };
+        assert_eq!(&buf[..n as usize], b"a b ");
+    }
+}

@@ -4,9 +4,24 @@
 //! [`error`]) and never panics across the boundary. `src/ffi/` in the TypeScript tree is the only
 //! caller. Module map:
 //! - `error`: status codes and the last-error message.
+//! - `handles`: handle ids into object tables.
 //! - `batch`: the packet batch record format shared with TypeScript.
+//! - `capture`: the exported capture functions (live and file behind one handle type).
 //! - `live`: AF_PACKET capture (TPACKET ring, BPF filter, kernel drop counters).
-//! - `pcapfile`: pcap / pcapng reading and pcap writing.
-//! - `sock`: sockets with per-socket marking for the measurement engine.
+//! - `chunks`, `reader`, `pcapfile`, `pcapng`: reading pcap / pcapng files.
+//! - `pcapwrite`: writing pcap files from batches.
+//! - `sock*`: sockets with per-socket marking for the measurement engine.
 
+pub mod batch;
+pub mod capture;
+pub mod chunks;
 pub mod error;
+pub mod handles;
+pub mod live;
+pub mod pcapfile;
+pub mod pcapng;
+pub mod pcapwrite;
+pub mod reader;
+pub mod sock;
+pub mod sock_reactor;
+pub mod sock_wire;

@@ -1,0 +1,248 @@
+/**
+ * Packet sources (live interface, pcap/pcapng file) and the pcap writer, over the native library.
+ *
+ * ```ts
+ * const src = CaptureSource.openFile("trace.pcap");
+ * const batch = new PacketBatch();
+ * try {
+ *   while (await src.next(batch, 1000) >= 0) {
+ *     for (const off of batch.offsets()) handle(batch, off);
+ *   }
+ * } finally {
+ *   src.close();
+ * }
+ * ```
+ *
+ * A truncated capture file delivers every complete record, then `next` throws a `CaptureError`
+ * with code `Status.TRUNCATED` once (a caller may treat it as a warning), then returns -1.
+ * Handles left open are closed when the program exits (the `unload` event), so a forgotten
+ * `PcapWriter` is still flushed.
+ * @module
+ */
+
+import { captureLibrary, type CaptureSymbols } from "./library.ts";
+import { PacketBatch } from "./batch.ts";
+import { CaptureError, Status } from "./status.ts";
+
+export { PacketBatch } from "./batch.ts";
+export { CaptureError, Status } from "./status.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const errorBuf = new Uint8Array(1024);
+
+/** A NUL-terminated copy of `s` for a `const char*` argument. */
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  if (s.includes("\0")) throw new CaptureError(Status.INVALID_ARGUMENT, "string contains NUL");
+  return encoder.encode(s + "\0");
+}
+
+/** Throws the library's last error for a negative `status`. */
+function raise(lib: CaptureSymbols, status: number, context?: string): never {
+  const n = lib.ps_last_error(errorBuf, errorBuf.length);
+  const msg = n > 0 ? decoder.decode(errorBuf.subarray(0, n)) : `error ${status}`;
+  throw new CaptureError(status, context ? `${context}: ${msg}` : msg);
+}
+
+/** Something to close when the program exits. */
+interface Closable {
+  close(): void;
+}
+const openHandles = new Set<Closable>();
+let exitHookInstalled = false;
+
+function track(c: Closable): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    globalThis.addEventListener("unload", () => {
+      for (const h of [...openHandles]) {
+        try {
+          h.close();
+        } catch {
+          // Exiting: nothing useful to do with a close error.
+        }
+      }
+    });
+  }
+  openHandles.add(c);
+}
+
+/** Options of a live capture. */
+export interface LiveOptions {
+  /** Bytes kept per packet (default 65535). */
+  snaplen?: number;
+  /** Size of the kernel ring in MiB (default 32). */
+  ringMiB?: number;
+  /** "ip": IPv4 and IPv6 only (in the kernel); "" (default): everything. */
+  filter?: "ip" | "";
+}
+
+/** Packet counters of a source. */
+export interface CaptureStats {
+  /** Live: packets accepted by the socket filter (libpcap's ps_recv); file: packets read. */
+  received: number;
+  /** Live: packets the kernel dropped because the ring was full; file: 0. */
+  dropped: number;
+  /** Live: packets the interface dropped since the capture opened; file: 0. */
+  ifDropped: number;
+}
+
+/** A source of packet batches: a live interface or a capture file. */
+export class CaptureSource {
+  readonly #lib: CaptureSymbols;
+  #handle: bigint | undefined;
+  /** Whether this is a live interface capture. */
+  readonly live: boolean;
+  /** The interface name or file path. */
+  readonly name: string;
+
+  private constructor(lib: CaptureSymbols, handle: bigint, live: boolean, name: string) {
+    this.#lib = lib;
+    this.#handle = handle;
+    this.live = live;
+    this.name = name;
+    track(this);
+  }
+
+  /** Opens a live capture on interface `iface` (needs CAP_NET_RAW). */
+  static openLive(iface: string, opts: LiveOptions = {}): CaptureSource {
+    const lib = captureLibrary();
+    const out = new BigInt64Array(1);
+    const filter = opts.filter ?? "";
+    const st = lib.ps_capture_open_live(
+      cString(iface),
+      opts.snaplen ?? 0,
+      opts.ringMiB ?? 0,
+      cString(filter),
+      out,
+    );
+    if (st < 0) raise(lib, st);
+    return new CaptureSource(lib, out[0], true, iface);
+  }
+
+  /** Opens a pcap or pcapng file. */
+  static openFile(path: string): CaptureSource {
+    const lib = captureLibrary();
+    const out = new BigInt64Array(1);
+    const st = lib.ps_capture_open_file(cString(path), out);
+    if (st < 0) raise(lib, st);
+    return new CaptureSource(lib, out[0], false, path);
+  }
+
+  #open(): bigint {
+    if (this.#handle === undefined) {
+      throw new CaptureError(Status.CLOSED_HANDLE, `capture ${this.name} is closed`);
+    }
+    return this.#handle;
+  }
+
+  /**
+   * Fills `batch` and returns the number of records (also stored in `batch.count`): live, 0 if
+   * nothing arrived within `timeoutMs`; file, -1 at the end (`timeoutMs` is ignored).
+   */
+  async next(batch: PacketBatch, timeoutMs: number): Promise<number> {
+    if (!this.live) return this.nextSync(batch);
+    const h = this.#open();
+    const n = await this.#lib.ps_capture_next_live(
+      h,
+      batch.buf,
+      batch.buf.length,
+      Math.max(0, Math.min(timeoutMs, 0x7fffffff)) | 0,
+    );
+    return this.#result(batch, n);
+  }
+
+  /** Like `next` for a file, without a promise (a file never waits). */
+  nextSync(batch: PacketBatch): number {
+    const n = this.#lib.ps_capture_next(this.#open(), batch.buf, batch.buf.length, 0);
+    return this.#result(batch, n);
+  }
+
+  #result(batch: PacketBatch, n: number): number {
+    if (n >= 0) {
+      batch.count = n;
+      return n;
+    }
+    batch.count = 0;
+    if (n === Status.EOF) return -1;
+    raise(this.#lib, n, this.name);
+  }
+
+  /** Packet counters. */
+  stats(): CaptureStats {
+    const out = new BigUint64Array(3);
+    const st = this.#lib.ps_capture_stats(this.#open(), out);
+    if (st < 0) raise(this.#lib, st, this.name);
+    return { received: Number(out[0]), dropped: Number(out[1]), ifDropped: Number(out[2]) };
+  }
+
+  /** Closes the source; closing twice does nothing. */
+  close(): void {
+    if (this.#handle === undefined) return;
+    const h = this.#handle;
+    this.#handle = undefined;
+    openHandles.delete(this);
+    this.#lib.ps_capture_close(h);
+  }
+}
+
+/**
+ * Writes batches to a nanosecond pcap file. A pcap file has one link type: records of another
+ * link type are skipped and counted in `skipped`.
+ */
+export class PcapWriter {
+  readonly #lib: CaptureSymbols;
+  #handle: bigint | undefined;
+  /** The file path. */
+  readonly path: string;
+  /** Records written so far. */
+  written = 0;
+  /** Records skipped so far because their link type differs from the file's. */
+  skipped = 0;
+
+  private constructor(lib: CaptureSymbols, handle: bigint, path: string) {
+    this.#lib = lib;
+    this.#handle = handle;
+    this.path = path;
+    track(this);
+  }
+
+  /**
+   * Creates (or truncates) `path`. `linktype` 0 (default) takes the first record's link type;
+   * `snaplen` 0 (default) means 262144.
+   */
+  static open(path: string, linktype = 0, snaplen = 0): PcapWriter {
+    const lib = captureLibrary();
+    const out = new BigInt64Array(1);
+    const st = lib.ps_pcap_writer_open(cString(path), linktype, snaplen, out);
+    if (st < 0) raise(lib, st);
+    return new PcapWriter(lib, out[0], path);
+  }
+
+  /** Writes the `batch.count` records of `batch`; returns how many were written. */
+  write(batch: PacketBatch): number {
+    if (this.#handle === undefined) {
+      throw new CaptureError(Status.CLOSED_HANDLE, `pcap writer ${this.path} is closed`);
+    }
+    const n = this.#lib.ps_pcap_writer_write(
+      this.#handle,
+      batch.buf,
+      batch.buf.length,
+      batch.count,
+    );
+    if (n < 0) raise(this.#lib, n, this.path);
+    this.written += n;
+    this.skipped += batch.count - n;
+    return n;
+  }
+
+  /** Flushes and closes the file; closing twice does nothing. */
+  close(): void {
+    if (this.#handle === undefined) return;
+    const h = this.#handle;
+    this.#handle = undefined;
+    openHandles.delete(this);
+    const st = this.#lib.ps_pcap_writer_close(h);
+    if (st < 0) raise(this.#lib, st, this.path);
+  }
+}

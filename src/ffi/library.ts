@@ -1,0 +1,117 @@
+/**
+ * Finds and opens the native library `libpathspider_capture.so` (the Rust crate `capture-ffi/`).
+ *
+ * Lookup: the environment variable `PATHSPIDER_CAPTURE_LIB` if set, else the path relative to this
+ * module, `../../capture-ffi/target/release/libpathspider_capture.so`. In a `deno compile`d binary
+ * built with `--include capture-ffi/target/release/libpathspider_capture.so`, that relative path
+ * points into the embedded file system, which `Deno.dlopen` can open since Deno 2.3
+ * (denoland/deno#27068); if it cannot, the library is copied to a temporary file and opened from
+ * there.
+ *
+ * Only `src/ffi/` may use the opened library.
+ * @module
+ */
+
+/** Environment variable naming the library file explicitly. */
+export const LIBRARY_ENV = "PATHSPIDER_CAPTURE_LIB";
+
+/** Location of the library relative to this module (source tree, or a compiled binary's VFS). */
+export const RELATIVE_LIBRARY_URL = "../../capture-ffi/target/release/libpathspider_capture.so";
+
+/** The C ABI of the library, as `Deno.dlopen` symbol definitions. */
+export const SYMBOLS = {
+  ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },
+  ps_capture_open_live: {
+    parameters: ["buffer", "u32", "u32", "buffer", "buffer"],
+    result: "i32",
+  },
+  ps_capture_open_file: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** For files: synchronous, a file never waits and the thread pool would only add latency. */
+  ps_capture_next: { parameters: ["i64", "buffer", "u32", "i32"], result: "i32" },
+  /** For live interfaces: runs on Deno's blocking pool so the event loop stays free. */
+  ps_capture_next_live: {
+    name: "ps_capture_next",
+    parameters: ["i64", "buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ps_capture_stats: { parameters: ["i64", "buffer"], result: "i32" },
+  ps_capture_close: { parameters: ["i64"], result: "i32" },
+  ps_pcap_writer_open: { parameters: ["buffer", "u32", "u32", "buffer"], result: "i32" },
+  ps_pcap_writer_write: { parameters: ["i64", "buffer", "u32", "u32"], result: "i32" },
+  ps_pcap_writer_close: { parameters: ["i64"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened library's symbols. */
+export type CaptureSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** The library could not be found or opened; the message is one line. */
+export class LibraryError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LibraryError";
+  }
+}
+
+/**
+ * Resolves the library path: `envValue` (the value of `PATHSPIDER_CAPTURE_LIB`) if non-empty,
+ * else `RELATIVE_LIBRARY_URL` resolved against `moduleUrl`.
+ */
+export function resolveLibraryPath(envValue: string | undefined, moduleUrl: string): string {
+  if (envValue !== undefined && envValue !== "") return envValue;
+  const url = new URL(RELATIVE_LIBRARY_URL, moduleUrl);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
+/**
+ * Opens the library at `path` with all symbols. `fromEnv` says whether the path came from
+ * `PATHSPIDER_CAPTURE_LIB` (for the error message).
+ */
+export function openLibraryAt(path: string, fromEnv: boolean): CaptureSymbols {
+  if (!fileExists(path)) {
+    throw new LibraryError(
+      fromEnv
+        ? `${LIBRARY_ENV}=${path}: no such file`
+        : `capture library not found at ${path} (build it with \`make lib\`, or set ${LIBRARY_ENV})`,
+    );
+  }
+  try {
+    return Deno.dlopen(path, SYMBOLS).symbols;
+  } catch (first) {
+    // An embedded file of a compiled binary that dlopen cannot map: open a real copy instead.
+    try {
+      const copy = Deno.makeTempFileSync({ prefix: "pathspider-capture-", suffix: ".so" });
+      Deno.writeFileSync(copy, Deno.readFileSync(path));
+      const lib = Deno.dlopen(copy, SYMBOLS).symbols;
+      Deno.removeSync(copy); // the mapping stays valid after unlink
+      return lib;
+    } catch {
+      throw new LibraryError(`cannot open capture library ${path}: ${firstLine(first)}`);
+    }
+  }
+}
+
+let opened: CaptureSymbols | undefined;
+
+/** The library's symbols, opened on first use. Throws `LibraryError` (one-line message). */
+export function captureLibrary(): CaptureSymbols {
+  if (opened === undefined) {
+    const env = Deno.env.get(LIBRARY_ENV);
+    const path = resolveLibraryPath(env, import.meta.url);
+    opened = openLibraryAt(path, env !== undefined && env !== "");
+  }
+  return opened;
+}

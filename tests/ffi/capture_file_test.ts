@@ -1,0 +1,172 @@
+/**
+ * Reading capture files through the FFI: every sample capture of the original against tcpdump,
+ * pcapng and nanosecond conversions, and the one-line errors for bad files.
+ */
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { CaptureError, CaptureSource, PacketBatch, Status } from "../../src/ffi/capture.ts";
+
+const DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
+
+function captures(): string[] {
+  return [...Deno.readDirSync(DATA)]
+    .filter((e) => e.name.endsWith(".pcap"))
+    .map((e) => `${DATA}/${e.name}`)
+    .sort();
+}
+
+/** Runs a command and returns its stdout (stderr dropped). */
+async function run(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** The fields of one record, and its bytes in hex. */
+interface Packet {
+  sec: number;
+  nsec: number;
+  caplen: number;
+  wireLen: number;
+  linktype: number;
+  bytes: string;
+}
+
+async function readAll(path: string, batchBytes?: number): Promise<Packet[]> {
+  const src = CaptureSource.openFile(path);
+  const batch = new PacketBatch(batchBytes);
+  const pkts: Packet[] = [];
+  try {
+    while (await src.next(batch, 0) >= 0) {
+      for (const off of batch.offsets()) {
+        pkts.push({
+          sec: batch.tsSec(off),
+          nsec: batch.tsNsec(off),
+          caplen: batch.caplen(off),
+          wireLen: batch.wireLen(off),
+          linktype: batch.linktype(off),
+          bytes: Array.from(batch.frame(off), (b) => b.toString(16).padStart(2, "0")).join(""),
+        });
+      }
+    }
+    assertEquals(src.stats().received, pkts.length);
+  } finally {
+    src.close();
+  }
+  return pkts;
+}
+
+Deno.test("every sample capture reads with tcpdump's packet count and timestamps", async () => {
+  const files = captures();
+  assert(files.length >= 40, `expected the original's sample captures in ${DATA}`);
+  for (const f of files) {
+    const lines = (await run("tcpdump", "-tt", "-nn", "-r", f)).split("\n").filter((l) => l);
+    const pkts = await readAll(f);
+    assertEquals(pkts.length, lines.length, f);
+    for (let i = 0; i < pkts.length; i++) {
+      const p = pkts[i];
+      const ts = `${p.sec}.${String(Math.floor(p.nsec / 1000)).padStart(6, "0")}`;
+      assertEquals(lines[i].split(" ")[0], ts, `${f} packet ${i + 1}`);
+      assert(p.caplen <= p.wireLen, `${f} packet ${i + 1}: caplen > wire length`);
+    }
+  }
+});
+
+Deno.test("a small batch buffer splits a capture across calls without losing packets", async () => {
+  const f = `${DATA}/tcp_http.pcap`;
+  const whole = await readAll(f);
+  const small = await readAll(f, 2048);
+  assertEquals(small, whole);
+});
+
+Deno.test("the pcapng and nanosecond conversions of a capture read identically", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ps-h1-" });
+  try {
+    for (const f of ["tcp_ecn.pcap", "basic_ipv6_tcp.pcap", "mss_none.pcap"]) {
+      const orig = await readAll(`${DATA}/${f}`);
+      const ng = `${dir}/${f}ng`;
+      const ns = `${dir}/ns-${f}`;
+      await run("editcap", "-F", "pcapng", `${DATA}/${f}`, ng);
+      await run("editcap", "-F", "nsecpcap", `${DATA}/${f}`, ns);
+      assertEquals(new Uint32Array((await Deno.readFile(ng)).buffer, 0, 1)[0], 0x0a0d0d0a);
+      assertEquals(await readAll(ng), orig, `${f} as pcapng`);
+      assertEquals(await readAll(ns), orig, `${f} as nanosecond pcap`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("raw-IP captures keep their link type", async () => {
+  const pkts = await readAll(`${DATA}/mss_none.pcap`);
+  assertEquals(pkts.map((p) => p.linktype), [101]);
+  assertEquals(pkts[0].bytes.slice(0, 1), "4");
+});
+
+async function errorOf(path: string): Promise<CaptureError> {
+  let err: unknown;
+  try {
+    const src = CaptureSource.openFile(path);
+    const batch = new PacketBatch();
+    try {
+      while (await src.next(batch, 0) >= 0) { /* drain */ }
+    } finally {
+      src.close();
+    }
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof CaptureError, `expected a CaptureError for ${path}`);
+  assert(!err.message.includes("\n"), "message is one line");
+  return err;
+}
+
+Deno.test("a missing file is a one-line error naming it", async () => {
+  const e = await errorOf("/nonexistent/x.pcap");
+  assertEquals(e.code, Status.GENERIC);
+  assert(e.message.includes("/nonexistent/x.pcap"), e.message);
+});
+
+Deno.test("a file that is not a capture is reported as such", async () => {
+  const e = await errorOf(`${DATA}/webtest.csv`);
+  assertEquals(e.code, Status.NOT_A_CAPTURE_FILE);
+  assert(e.message.includes("not a capture file"), e.message);
+  const empty = await Deno.makeTempFile();
+  try {
+    assertEquals((await errorOf(empty)).code, Status.NOT_A_CAPTURE_FILE);
+  } finally {
+    await Deno.remove(empty);
+  }
+});
+
+Deno.test("a truncated capture delivers every complete packet, then reports truncation once", async () => {
+  const f = `${DATA}/tcp_http.pcap`;
+  const whole = await readAll(f);
+  const data = await Deno.readFile(f);
+  const cut = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    await Deno.writeFile(cut, data.subarray(0, data.length - 10));
+    const src = CaptureSource.openFile(cut);
+    const batch = new PacketBatch();
+    let n = 0;
+    try {
+      await assertRejects(async () => {
+        while (await src.next(batch, 0) >= 0) n += batch.count;
+      }, CaptureError);
+      assertEquals(n, whole.length - 1);
+      assertEquals(await src.next(batch, 0), -1, "end of file after the truncation error");
+    } finally {
+      src.close();
+    }
+    const e = await errorOf(cut);
+    assertEquals(e.code, Status.TRUNCATED);
+    assert(e.message.startsWith(`${cut}: truncated capture file`), e.message);
+  } finally {
+    await Deno.remove(cut);
+  }
+});
+
+Deno.test("a closed source refuses to read and closing twice is harmless", async () => {
+  const src = CaptureSource.openFile(`${DATA}/mss_none.pcap`);
+  src.close();
+  src.close();
+  await assertRejects(() => src.next(new PacketBatch(), 0), CaptureError);
+});

@@ -283,3 +283,8 @@ export async function netnsUnavailable(): Promise<string | null> {
   await deleteNamespace(probe);
   return null;
 }
+
+/** Names of the existing namespaces that start with `prefix`. */
+export async function listNamespacesWithPrefix(prefix: string): Promise<string[]> {
+  return (await listNamespaces()).filter((n) => n.startsWith(prefix));
+}

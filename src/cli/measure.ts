@@ -1,9 +1,107 @@
-import type { Command } from "commander";
+/**
+ * The `measure` command: `pathspider measure [options] PLUGIN [plugin options]`. Options and
+ * defaults follow the original's manual; each plugin of the registry is a subcommand with its
+ * own options (`--connect`, `--timeout`, and the plugin's extras).
+ */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { PLUGINS } from "../plugins/registry.ts";
+import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
 import { UserError } from "./fail.ts";
 
-/** Registers the `measure` command (placeholder until its issue lands). */
+function intIn(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\s*\d+\s*$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return Number(text);
+  };
+}
+
+/** Wraps a plugin's parser so that its error becomes commander's one-line message. */
+function pluginParser(parse: (v: string) => unknown) {
+  return (v: string) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+
+function addPlugin(measure: Command, plugin: Plugin): void {
+  const sub = measure.command(plugin.name).description(plugin.description)
+    .addOption(
+      new Option(
+        "--connect <mode>",
+        "Type of connection to perform",
+      ).choices(plugin.connectSupported).default(plugin.connectSupported[0]),
+    )
+    .option(
+      "--timeout <seconds>",
+      "The timeout to use for attempted connections in seconds",
+      intIn("--timeout", 1, 3600),
+      5,
+    );
+  for (const opt of plugin.options) {
+    if (opt.parse) sub.option(opt.flags, opt.description, pluginParser(opt.parse), opt.default);
+    else sub.option(opt.flags, opt.description, opt.default as string | boolean | undefined);
+  }
+  if (plugin.helpText) sub.addHelpText("after", plugin.helpText);
+  sub.action(async (subOpts: Record<string, unknown>) => {
+    const m = measure.opts();
+    // the live parts load only when measuring, so `--help` works without the native library
+    const { runMeasure } = await import("../spider/run.ts");
+    const { liveDeps } = await import("../spider/live.ts");
+    const code = await runMeasure({
+      iface: m.interface,
+      workers: m.workers,
+      input: m.input,
+      output: m.output,
+      csvInput: m.csvInput === true,
+      outputFlows: m.outputFlows === true,
+      quiet: m.quiet === true,
+      plugin,
+      args: subOpts as PluginArgs,
+    }, liveDeps());
+    if (code !== 0) throw new UserError("measurement interrupted", code);
+  });
+}
+
+/** Registers the `measure` command and one subcommand per plugin. */
 export function registerMeasure(program: Command): void {
-  program.command("measure").description("not implemented yet").action(() => {
-    throw new UserError("measure is not implemented yet");
+  const measure = program.command("measure")
+    .description("Perform a PATHspider measurement")
+    .usage("[options] PLUGIN [plugin options]")
+    .option(
+      "-i, --interface <iface>",
+      "The interface to use for the observer.",
+      "eth0",
+    )
+    .option(
+      "-w, --workers <n>",
+      "Number of workers to use.",
+      intIn("--workers", 1, 100000),
+      100,
+    )
+    .option(
+      "--input <file>",
+      "A file containing a list of PATHspider jobs. Defaults to standard input.",
+    )
+    .option("--csv-input", "Indicate CSV format.")
+    .option("--output <file>", "The file to output results data to. Defaults to standard output.")
+    .option("--output-flows", "Include flow results in output.")
+    .option("--quiet", "Print no progress on stderr (the summary line is always printed).")
+    .helpCommand(false)
+    .enablePositionalOptions()
+    .addHelpText("after", "\nSpider safely!");
+  measure.commandsGroup?.("Plugins (the following plugins are available for use):");
+  for (const p of PLUGINS) addPlugin(measure, p);
+  measure.action(() => {
+    throw new UserError(
+      `measure needs a plugin (${
+        PLUGINS.map((p) => p.name).join(", ")
+      }); see 'pathspider measure --help'`,
+      2,
+    );
   });
 }

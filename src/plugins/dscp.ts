@@ -37,8 +37,7 @@ export const dscpPlugin: Plugin = {
   connectSupported: ["http", "tcp", "dnsudp", "dnstcp"],
   options: [{
     flags: "--codepoint <0-63>",
-    description: `DSCP codepoint to send (Default: ${DEFAULT_CODEPOINT}, as the manual; ` +
-      "the original's code uses 48)",
+    description: "DSCP codepoint to send (46 as the manual says; the original's code used 48)",
     default: DEFAULT_CODEPOINT,
     parse: parseCodepoint,
   }],

@@ -1,0 +1,163 @@
+/**
+ * One `measure` run from parsed options to exit code: checks (interface, permissions), stale
+ * journal recovery, the live observation, the engine, signals, progress and the summary line.
+ * Settings changed by the plugin are restored on every path out of here.
+ */
+import { UserError } from "../cli/fail.ts";
+import type { FlowRecord } from "../observer/chain.ts";
+import type { Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
+import { type Connector, Engine } from "./engine.ts";
+import { countLines, newFeederStats, readJobs } from "./feeder.ts";
+import { checkInterfaceUp, sourceAddresses } from "./iface.ts";
+import { recoverStaleJournals, SettingsJournal } from "./journal.ts";
+import { Merger } from "./merger.ts";
+import { ResultWriter } from "./output.ts";
+import { startProgress } from "./progress.ts";
+
+/** A running live observation feeding flows to a callback. */
+export interface LiveObservation {
+  /** Stops capturing and releases the interface. */
+  stop(): Promise<void>;
+  /** Packets the kernel dropped so far. */
+  drops(): number;
+}
+
+/** Starts observing `iface` with `chains`, handing each finished flow to `onFlow`. */
+export type ObserveFn = (
+  iface: string,
+  chains: string[],
+  onFlow: (flow: FlowRecord) => void,
+) => LiveObservation;
+
+/** The options of `measure` and of the plugin's subcommand. */
+export interface MeasureOptions {
+  iface: string;
+  workers: number;
+  input?: string;
+  output?: string;
+  csvInput: boolean;
+  outputFlows: boolean;
+  quiet: boolean;
+  plugin: Plugin;
+  args: PluginArgs;
+}
+
+/** The components the run uses (real ones from the CLI, fakes in tests). */
+export interface MeasureDeps {
+  connect: Connector;
+  observe: ObserveFn;
+}
+
+/** Exit status after SIGINT / SIGTERM (128 + signal number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Runs a measurement; resolves to the process exit status. */
+export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<number> {
+  const say = (line: string) => console.error(line);
+  checkInterfaceUp(o.iface);
+  recoverStaleJournals(say);
+
+  const source = sourceAddresses(o.iface);
+  const merger = new Merger({ flowTtlMs: 60_000 });
+  const chains = ["basic", ...o.plugin.chains.filter((c) => c !== "basic")];
+  const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f));
+
+  const journal = SettingsJournal.open();
+  const restore = () => {
+    for (const p of journal.restore()) say(`pathspider: ${p}`);
+  };
+  const apply = (s: Setting) => {
+    try {
+      journal.set(s.key, s.value);
+    } catch (e) {
+      throw new UserError(`cannot set ${s.key}=${s.value}: ${(e as Error).message}`);
+    }
+  };
+
+  let out: ResultWriter;
+  let input: Deno.FsFile | undefined;
+  try {
+    out = ResultWriter.open(o.output);
+    input = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
+  } catch (e) {
+    await observation.stop();
+    throw new UserError(`cannot open ${(e as Error).message}`);
+  }
+  const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
+  const feederStats = newFeederStats();
+  const jobs = readJobs(input?.readable ?? Deno.stdin.readable, {
+    csv: o.csvInput,
+    stats: feederStats,
+  });
+
+  const engine = new Engine({
+    plugin: o.plugin,
+    args: o.args,
+    workers: o.workers,
+    outputFlows: o.outputFlows,
+    jobs,
+    write: (r) => out.write(r),
+    connect: deps.connect,
+    apply,
+    source,
+    merger,
+    flowWaitMs: flowWaitMs(o.args.timeout),
+    observing: true,
+  });
+
+  let signalled: keyof typeof SIGNAL_EXIT | undefined;
+  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
+    if (signalled === undefined) {
+      signalled = sig;
+      say(
+        `\npathspider: ${sig}: taking no more jobs; finishing ${engine.inFlight} in flight ` +
+          `(again to stop at once)`,
+      );
+      engine.stop();
+      return;
+    }
+    // second signal: write what is finished, restore settings, go
+    out.flushSync();
+    restore();
+    say(`pathspider: ${sig} again: stopped at once, ${engine.inFlight} jobs in flight dropped`);
+    Deno.exit(SIGNAL_EXIT[signalled]);
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+
+  const stopProgress = startProgress({
+    done: () => engine.stats.results + feederStats.malformed + feederStats.duplicates,
+    total: () => total,
+    failures: () => engine.stats.failedConnections,
+  }, !o.quiet && Deno.stderr.isTerminal());
+
+  try {
+    await engine.run();
+  } finally {
+    stopProgress();
+    out.close();
+    restore();
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    await jobs.return(undefined).catch(() => {});
+    input?.close();
+    await observation.stop();
+  }
+  const s = engine.stats;
+  say(
+    `pathspider: ${s.taken} jobs, ${s.results} results, ` +
+      `${feederStats.malformed + feederStats.duplicates} skipped lines ` +
+      `(${feederStats.malformed} malformed, ${feederStats.duplicates} duplicate targets), ` +
+      `${s.unobserved} unobserved flows, ${observation.drops()} kernel drops` +
+      (signalled ? `; stopped by ${signalled}` : ""),
+  );
+  return signalled ? SIGNAL_EXIT[signalled] : 0;
+}
+
+/**
+ * How long a finished connection waits for its flow. The observer emits a flow once a chain
+ * completes it plus its expiry delay, or once it has been idle; the connection timeout bounds
+ * how long ago its last packet can be.
+ */
+export function flowWaitMs(timeoutSec: number): number {
+  return (timeoutSec + 10) * 1000;
+}

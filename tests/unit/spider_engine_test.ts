@@ -1,0 +1,172 @@
+/**
+ * The engine on fake connections and fake flows (the real helpers and observer are exercised
+ * by tests/e2e/measure_*_test.ts): exactly one result per job, the sync barrier, timeouts.
+ */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { type ConnectOptions, Engine, type EngineOptions } from "../../src/spider/engine.ts";
+import { type FedJob, type Job, readJobs } from "../../src/spider/feeder.ts";
+import { Merger } from "../../src/spider/merger.ts";
+import { ecnPlugin } from "../../src/plugins/ecn.ts";
+import { dscpPlugin } from "../../src/plugins/dscp.ts";
+import type { ConnectMode, Setting } from "../../src/plugins/plugin.ts";
+
+function jobsOf(n: number): AsyncGenerator<FedJob> {
+  const text = Array.from(
+    { length: n },
+    (_, i) => JSON.stringify({ dip: `198.18.${i >> 8}.${i & 255}`, n: i }),
+  ).join("\n");
+  return readJobs(new Response(text).body!, { warn: () => {} });
+}
+
+function setup(over: Partial<EngineOptions> & { n: number }) {
+  const results: Record<string, unknown>[] = [];
+  const merger = new Merger({ flowTtlMs: 60_000 });
+  let port = 30000;
+  const log: string[] = [];
+  const opts: EngineOptions = {
+    plugin: ecnPlugin,
+    args: { connect: "tcp", timeout: 1 },
+    workers: 4,
+    outputFlows: true,
+    jobs: jobsOf(over.n),
+    write: (r) => results.push(r),
+    connect: (_m: ConnectMode, job: Job, o: ConnectOptions) => {
+      const sp = port++;
+      log.push(`connect ${job.n} tos=${o.tos ?? "-"}`);
+      // the observer sees the flow a little later
+      setTimeout(
+        () =>
+          merger.addFlow({
+            sip: o.source,
+            sp,
+            dip: job.dip,
+            dp: job.dp,
+            proto: 6,
+            tcp_connected: true,
+            tcp_synflags_rev: 0x52,
+          }),
+        5,
+      );
+      return Promise.resolve({ sip: o.source, sp, spdr_state: 0 });
+    },
+    apply: (s: Setting) => log.push(`set ${s.key}=${s.value}`),
+    source: { v4: "198.18.100.1", v6: "fd00::1" },
+    merger,
+    flowWaitMs: 2000,
+    observing: true,
+    ...over,
+  };
+  return { engine: new Engine(opts), results, log, merger };
+}
+
+Deno.test("the engine gives exactly one result per job, with the flows joined", async () => {
+  const { engine, results } = await setup({ n: 10 });
+  const stats = await engine.run();
+  assertEquals(results.length, 10);
+  assertEquals(new Set(results.map((r) => r.n)).size, 10);
+  assertEquals(stats.unobserved, 0);
+  const r = results[0];
+  assertEquals(r.sip, "198.18.100.1");
+  assertEquals(r.dp, 80);
+  assertEquals((r.path as string[]).length, 2);
+  assertEquals((r.flow_results as unknown[]).length, 2);
+  assertEquals(r.missed_flows, 0);
+  assertEquals((r.conditions as string[])[0], "ecn.connectivity.works");
+  assertEquals(typeof (r.time as { from: string }).from, "string");
+});
+
+Deno.test("the sync model runs all baseline connections of a round before switching", async () => {
+  const { engine, log } = await setup({ n: 6, workers: 4 });
+  await engine.run();
+  const order = log.map((l) =>
+    l.startsWith("set net.ipv4.tcp_ecn=") ? l : l.startsWith("connect") ? "c" : ""
+  );
+  // round 1: 4 jobs, round 2: 2 jobs
+  assertEquals(
+    order.filter((x) => x !== "").join(" "),
+    "set net.ipv4.tcp_ecn=2 c c c c set net.ipv4.tcp_ecn=1 c c c c " +
+      "set net.ipv4.tcp_ecn=2 c c set net.ipv4.tcp_ecn=1 c c",
+  );
+});
+
+Deno.test("the desync model passes each connection its own options and needs no settings", async () => {
+  const { engine, log, results } = await setup({
+    n: 3,
+    workers: 2,
+    plugin: dscpPlugin,
+    args: { connect: "tcp", timeout: 1, codepoint: 46 },
+  });
+  await engine.run();
+  assertEquals(results.length, 3);
+  assertEquals(log.filter((l) => l.startsWith("set")).length, 0);
+  assertEquals(log.filter((l) => l.endsWith("tos=184")).length, 3);
+  assertEquals(log.filter((l) => l.endsWith("tos=0")).length, 3);
+});
+
+Deno.test("a connection whose flow never comes is reported not observed and counted", async () => {
+  const merger = new Merger({ flowTtlMs: 60_000 });
+  const { engine, results } = await setup({
+    n: 2,
+    merger,
+    flowWaitMs: 200,
+    connect: (_m, _j, o) =>
+      Promise.resolve({
+        sip: o.source,
+        sp: 40000 + Math.floor(Math.random() * 1000),
+        spdr_state: 0,
+      }),
+  });
+  const stats = await engine.run();
+  assertEquals(results.length, 2);
+  assertEquals(stats.unobserved, 4);
+  assertEquals(results[0].missed_flows, 2);
+  assertEquals(results[0].conditions, [
+    "ecn.connectivity.works",
+    "pathspider.not_observed",
+    "pathspider.missed_flows:2",
+  ]);
+});
+
+Deno.test("a helper that never returns is cut off by the engine's bound and the round goes on", async () => {
+  let calls = 0;
+  const { engine, results } = await setup({
+    n: 4,
+    flowWaitMs: 50,
+    connectGraceMs: 100,
+    args: { connect: "tcp", timeout: 0 },
+    connect: (_m, job, o) => {
+      calls++;
+      if (job.n === 2) return new Promise(() => {}); // stuck forever
+      return Promise.resolve({ sip: o.source, sp: 0, spdr_state: 1 });
+    },
+  });
+  const t0 = performance.now();
+  await engine.run();
+  assertEquals(results.length, 4);
+  assertEquals(calls, 8);
+  const stuck = results.find((r) => r.n === 2)!;
+  assertEquals((stuck.flow_results as { spdr_state: number }[]).map((f) => f.spdr_state), [2, 2]);
+  assertEquals(performance.now() - t0 < 2000, true);
+});
+
+Deno.test("stop() takes no more jobs but still writes every job already taken", async () => {
+  const { engine, results } = await setup({
+    n: 100,
+    workers: 5,
+    connect: (_m, _j, o) =>
+      new Promise((r) => setTimeout(() => r({ sip: o.source, sp: 0, spdr_state: 0 }), 10)),
+  });
+  const run = engine.run();
+  await new Promise((r) => setTimeout(r, 30));
+  engine.stop();
+  const stats = await run;
+  assertEquals(stats.taken > 0 && stats.taken < 100, true);
+  assertEquals(results.length, stats.taken);
+});
+
+Deno.test("a job of a family the interface has no address for fails like the original", async () => {
+  const { engine, results } = await setup({ n: 1, source: { v6: "fd00::1" } });
+  await engine.run();
+  assertEquals((results[0].conditions as string[])[0], "ecn.connectivity.offline");
+  assertEquals(results[0].sip, null);
+});

@@ -32,7 +32,9 @@ demo: deps all
 binary: all
 	@./scripts/build-binary.sh
 
-bench: deps all
+# benches also compare with the original PATHspider (../shared/peer), installed here only
+bench: all
+	@./scripts/install-deps.sh --bench
 	@./bench/run.sh
 
 fmt:

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Observe benchmark: reads one mixed capture (bench/make-mixed-pcap.ts, >200k packets, ~17k flows)
+# with our `observe basic tcp ecn dscp`, the original PATHspider's, and `tcpdump -r -w /dev/null`
+# (the floor: read and write packets, nothing else). For each: wall time, packets/s, CPU seconds
+# (user+sys) and peak RSS from /usr/bin/time; plus start-up time on an empty capture. Writes
+# bench/out/observe.{txt,json} and prints the table.
+#   bench/observe.sh [RUNS]   (best of RUNS for ours and tcpdump, default 3; the original runs once)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=bench/out
+RUNS=${1:-3}
+PCAP=$OUT/mixed.pcap
+EMPTY=$OUT/empty.pcap
+PEER=${PEER:-$ROOT/../shared/peer/pspdr-peer}
+mkdir -p "$OUT"
+[ -f "$PCAP" ] || .tools/bin/deno run -A bench/make-mixed-pcap.ts "$PCAP"
+# a classic pcap header with no packets
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
+packets=$(tcpdump -r "$PCAP" -qn 2>/dev/null | wc -l)
+
+# measure NAME CMD...: one run; prints "wall cpu rss_kib"
+measure() {
+  local tf
+  tf=$(mktemp)
+  /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" || { echo "bench: $* failed" >&2; rm -f "$tf"; return 1; }
+  awk '{ printf "%.3f %.3f %d\n", $1, $2 + $3, $4 }' "$tf"
+  rm -f "$tf"
+}
+
+# best NAME RUNS CMD...: best wall time of RUNS runs (with the CPU and RSS of that run)
+best() {
+  local runs=$1 r line best=""
+  shift
+  for ((r = 0; r < runs; r++)); do
+    line=$(measure "$@") || return 0
+    if [ -z "$best" ] || awk -v a="$line" -v b="$best" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[1] < y[1]) }'; then
+      best=$line
+    fi
+  done
+  echo "$best"
+}
+
+ours=(bin/pathspider observe -i "$PCAP" basic tcp ecn dscp)
+echo "bench: $packets packets in $PCAP" >&2
+echo "bench: ours: ${ours[*]}" >&2
+o=$(best "$RUNS" bash -c '"$@" > '"$OUT"'/observe-ours.ndjson' _ "${ours[@]}")
+o_flows=$(wc -l <"$OUT/observe-ours.ndjson")
+o0=$(best "$RUNS" bash -c '"$@" > /dev/null' _ bin/pathspider observe -i "$EMPTY" basic tcp ecn dscp)
+echo "bench: tcpdump -r $PCAP -w /dev/null" >&2
+t=$(best "$RUNS" bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$PCAP")
+t0=$(best "$RUNS" bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$EMPTY")
+if [ -x "$PEER" ]; then
+  echo "bench: original: $PEER observe -i $PCAP --output /dev/null basic tcp ecn dscp (once; slow)" >&2
+  p=$(measure "$PEER" observe -i "$PCAP" --output "$OUT/observe-original.ndjson" basic tcp ecn dscp)
+  p_flows=$(wc -l <"$OUT/observe-original.ndjson")
+  p0=$(measure "$PEER" observe -i "$EMPTY" --output /dev/null basic tcp ecn dscp)
+else
+  echo "bench: the original ($PEER) is not installed; run scripts/install-deps.sh --bench" >&2
+  p="" p0="" p_flows=""
+fi
+
+awk -v n="$packets" -v o="$o" -v t="$t" -v p="$p" -v o0="$o0" -v t0="$t0" -v p0="$p0" \
+  -v of="$o_flows" -v pf="$p_flows" -v json="$OUT/observe.json" '
+function row(name, m, s, flows,   a, b) {
+  if (m == "") { printf "%-22s %10s\n", name, "(not run)"; return }
+  split(m, a, " "); split(s, b, " ")
+  net = a[1] - b[1]; if (net <= 0) net = a[1]
+  printf "%-22s %9.2fs %12.0f %9.2fs %9.1f %8.2fs %12.0f %8s\n", name, a[1], n / a[1], a[2], a[3] / 1024, b[1], n / net, flows
+  printf "%s  \"%s\": {\"wall_s\": %s, \"pkts_per_s\": %.0f, \"cpu_s\": %s, \"peak_rss_mib\": %.1f, \"startup_s\": %s, \"pkts_per_s_after_startup\": %.0f, \"flows\": %s}", (nj++ ? ",\n" : "{\n  \"packets\": " n ",\n"), name, a[1], n / a[1], a[2], a[3] / 1024, b[1], n / net, (flows == "" ? "null" : flows) > json
+}
+BEGIN {
+  printf "%-22s %10s %12s %10s %9s %9s %12s %8s\n", "tool", "wall", "packets/s", "cpu", "rss MiB", "startup", "pkts/s-net", "flows"
+  row("pathspider (ours)", o, o0, of)
+  row("original 2.0.1", p, p0, pf)
+  row("tcpdump -r -w null", t, t0, "")
+  print "\n}" > json
+  split(o, a, " "); split(t, b, " "); split(p, c, " ")
+  split(p0, d, " "); split(o0, e, " ")
+  if (o == "") exit
+  if (p != "") printf "ours/original packet rate: %.1fx (target >= 20x); without start-up: %.1fx\n", c[1] / a[1], (c[1] - d[1]) / (a[1] - e[1])
+  printf "tcpdump/ours packet rate:  %.2fx (target <= 3x)\n", a[1] / b[1]
+}' | tee "$OUT/observe.txt"

@@ -1,0 +1,77 @@
+/**
+ * HTTP/1.1 request building and response-head parsing for the `http` / `https` connection
+ * helpers: just enough to send `GET /` and read the status line and headers.
+ *
+ * @module
+ */
+
+/** User agent the original sends (through curl). */
+export const USER_AGENT = "PATHspider (https://pathspider.net/)";
+
+/** Largest response head read before giving up on finding its end. */
+export const MAX_HEAD_BYTES = 16384;
+
+/**
+ * The `Host:` value for a job, as curl builds it from the URL: the job's `domain`, else the IP
+ * (IPv6 in brackets); `:port` only when the port is not the scheme's default.
+ */
+export function hostHeader(dip: string, dp: number, domain: string | undefined, tls: boolean) {
+  const host = domain !== undefined && domain !== ""
+    ? domain
+    : dip.includes(":")
+    ? `[${dip}]`
+    : dip;
+  return dp === (tls ? 443 : 80) ? host : `${host}:${dp}`;
+}
+
+/** The bytes of `GET / HTTP/1.1` for `host`, asking the server to close after the response. */
+export function buildGetRequest(host: string): Uint8Array {
+  if (/[\r\n\0 ]/.test(host)) {
+    throw new Error(`invalid host name for HTTP: ${JSON.stringify(host)}`);
+  }
+  return new TextEncoder().encode(
+    `GET / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${USER_AGENT}\r\nAccept: */*\r\n` +
+      "Connection: close\r\n\r\n",
+  );
+}
+
+/** A parsed response head. */
+export interface HttpHead {
+  /** HTTP version from the status line, e.g. "1.1". */
+  version: string;
+  /** Status code (100..999). */
+  status: number;
+  /** The head as text (status line and header lines, CRLF separated, without the empty line). */
+  text: string;
+}
+
+/**
+ * Finds the end of the response head in `buf` (the index after the empty line), accepting bare
+ * LF line ends as browsers do; -1 if the head is not complete yet.
+ */
+export function headEnd(buf: Uint8Array): number {
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] !== 0x0a) continue;
+    if (buf[i + 1] === 0x0a) return i + 2;
+    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+/**
+ * Parses a status line (`HTTP/x.y NNN reason`) at the start of `buf`; the head may be incomplete
+ * (the status is all a helper needs). Returns null if `buf` does not start with a valid status
+ * line or holds no complete first line yet.
+ */
+export function parseHead(buf: Uint8Array): HttpHead | null {
+  const nl = buf.indexOf(0x0a);
+  if (nl < 0) return null;
+  const end = headEnd(buf);
+  const text = new TextDecoder("latin1").decode(buf.subarray(0, end < 0 ? buf.length : end))
+    .replace(/\r?\n\r?\n$/, "");
+  const first = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n"))
+    .replace(/\r$/, "");
+  const m = /^HTTP\/(\d\.\d) (\d{3})(?: .*)?$/.exec(first);
+  if (m === null) return null;
+  return { version: m[1], status: Number(m[2]), text };
+}

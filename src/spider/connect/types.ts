@@ -1,0 +1,59 @@
+/**
+ * Types shared by the connection helpers (`tcp`, `http`, `https`, `dnsudp`, `dnstcp`).
+ *
+ * A helper makes one connection for one job and reports, as the original's helpers do, the
+ * local port and a `spdr_state`; it never throws for a network outcome (refused, reset,
+ * timeout, garbage reply are all states). Unlike the original, a failed or timed-out
+ * connection reports the local port it really used (docs/differences.md).
+ *
+ * @module
+ */
+
+import type { Reactor } from "../../ffi/sockets.ts";
+import type { ConnectionOptions } from "../../plugins/plugin.ts";
+import type { Job } from "../feeder.ts";
+
+export { CONN_FAILED, CONN_OK, CONN_SKIPPED, CONN_TIMEOUT } from "../../plugins/plugin.ts";
+
+/** Socket options a helper applies to its connection (beyond the plugins' `tos`). */
+export interface HelperOptions extends ConnectionOptions {
+  /** TCP_MAXSEG: the MSS advertised in the SYN. */
+  mss?: number;
+  /** TCP fast open: the first bytes of the request go out with the SYN (when a cookie is cached). */
+  fastOpen?: boolean;
+  /** Source address to bind (the original's `source` option); the port stays ephemeral. */
+  source?: string;
+}
+
+/** What a helper reports for one connection. */
+export type ConnResult = Record<string, unknown> & {
+  /** Local address ("" when the socket never got one). */
+  sip: string;
+  /** Local port (0 when the socket never got one). */
+  sp: number;
+  /** 0 OK, 1 FAILED, 2 TIMEOUT, 3 SKIPPED. */
+  spdr_state: number;
+};
+
+/** Everything a helper needs for one connection. */
+export interface HelperCall {
+  /** The job: `dip`, optional `dp` (the helper's default port otherwise) and `domain`. */
+  job: Job;
+  opts: HelperOptions;
+  /** Whole-exchange deadline (connect, request, reply), milliseconds. */
+  timeoutMs: number;
+  /** Reactor for the marked sockets (unused by `https`, which uses Deno's TLS). */
+  reactor: Reactor;
+}
+
+/** A connection helper. */
+export interface ConnectHelper {
+  /** The mode name (`--connect` value). */
+  name: string;
+  /** Destination port when the job has no `dp`. */
+  defaultPort: number;
+  /** Whether the helper can mark its socket (ToS, MSS, fast open). */
+  marks: boolean;
+  /** Makes the connection. */
+  run(call: HelperCall): Promise<ConnResult>;
+}

@@ -1,9 +1,220 @@
+/**
+ * The `observe` command: `pathspider observe -i IFACE|FILE [--list-chains] [--output FILE]
+ * [--write FILE.pcap] [--quiet] CHAIN...`: passive observation of a live interface or a capture
+ * file, one flow record per line (ndjson) as the original's `json.dumps` writes it.
+ */
 import type { Command } from "commander";
 import { UserError } from "./fail.ts";
+import { chainNames, makeChains } from "../chains/registry.ts";
+import { Observer } from "../observer/observer.ts";
+import { pyRecord } from "../observer/pyjson.ts";
+import type { FlowRecord } from "../observer/chain.ts";
 
-/** Registers the `observe` command (placeholder until its issue lands). */
+/** Options of an observe run (as parsed by commander). */
+export interface ObserveOptions {
+  interface: string;
+  listChains?: boolean;
+  output?: string;
+  write?: string;
+  quiet?: boolean;
+}
+
+/** Where `-i` points: a capture file or a live interface (the original's URI prefixes accepted). */
+export function resolveSource(arg: string): { file?: string; iface?: string } {
+  if (arg.startsWith("pcapfile:")) return { file: arg.slice(9) };
+  if (arg.startsWith("pcap:")) return { file: arg.slice(5) };
+  if (arg.startsWith("int:")) return { iface: arg.slice(4) };
+  try {
+    if (Deno.statSync(arg).isFile) return { file: arg };
+  } catch {
+    // not a file: an interface name, or a file that does not exist
+  }
+  if (arg.endsWith(".pcap") || arg.endsWith(".pcapng") || arg.includes("/")) return { file: arg };
+  return { iface: arg };
+}
+
+/** Throws a one-line error unless the interface exists and is up. */
+function checkInterface(iface: string): void {
+  let flags: number;
+  try {
+    flags = parseInt(Deno.readTextFileSync(`/sys/class/net/${iface}/flags`).trim(), 16);
+  } catch {
+    throw new UserError(`interface ${iface} does not exist`);
+  }
+  if ((flags & 1) === 0) throw new UserError(`interface ${iface} is not up; cannot observe on it`);
+}
+
+/** Buffered writer of text lines to a file descriptor (large chunks, partial writes handled). */
+class LineSink {
+  private parts: string[] = [];
+  private bytes = 0;
+  private readonly enc = new TextEncoder();
+  broken = false;
+  constructor(private readonly out: Deno.FsFile | typeof Deno.stdout) {}
+
+  add(line: string): void {
+    this.parts.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.parts.length === 0 || this.broken) return;
+    const data = this.enc.encode(this.parts.join(""));
+    this.parts = [];
+    this.bytes = 0;
+    let off = 0;
+    try {
+      while (off < data.length) off += this.out.writeSync(data.subarray(off));
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) {
+        this.broken = true;
+        return;
+      }
+      throw new UserError(`cannot write output: ${(e as Error).message}`);
+    }
+  }
+}
+
+function listChains(): void {
+  // the original's wording and layout
+  console.log("The following chains are available:\n");
+  for (const n of chainNames()) console.log(n);
+  console.log("\nSpider safely!");
+}
+
+/** Runs `observe`; resolves with the exit code. */
+export async function runObserve(chainArgs: string[], opts: ObserveOptions): Promise<number> {
+  if (opts.listChains) {
+    listChains();
+    return 0;
+  }
+  const unknown = chainArgs.filter((n) => !chainNames().includes(n.toLowerCase()));
+  if (unknown.length) {
+    throw new UserError(
+      `unknown chain${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
+        `available: ${chainNames().join(", ")}`,
+    );
+  }
+  const src = resolveSource(opts.interface);
+  if (src.iface !== undefined) checkInterface(src.iface);
+
+  // the native library loads only now, so that --help and --list-chains work without it
+  const { CaptureSource, CaptureError, PacketBatch, PcapWriter, Status } = await import(
+    "../ffi/capture.ts"
+  );
+  let source;
+  try {
+    source = src.file !== undefined
+      ? CaptureSource.openFile(src.file)
+      : CaptureSource.openLive(src.iface!);
+  } catch (e) {
+    if (e instanceof CaptureError) throw new UserError(e.message);
+    throw e;
+  }
+
+  let outFile: Deno.FsFile | undefined;
+  let writer: InstanceType<typeof PcapWriter> | undefined;
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    if (opts.output !== undefined && opts.output !== "-" && opts.output !== "/dev/stdout") {
+      try {
+        outFile = Deno.openSync(opts.output, { write: true, create: true, truncate: true });
+      } catch (e) {
+        throw new UserError(`cannot open output ${opts.output}: ${(e as Error).message}`);
+      }
+    }
+    if (opts.write !== undefined) {
+      try {
+        writer = PcapWriter.open(opts.write);
+      } catch (e) {
+        if (e instanceof CaptureError) throw new UserError(e.message);
+        throw e;
+      }
+    }
+    const sink = new LineSink(outFile ?? Deno.stdout);
+    const observer = new Observer(makeChains(chainArgs), {
+      emit: (rec: FlowRecord) => sink.add(pyRecord(rec, observer.floatFields) + "\n"),
+    });
+    const batch = new PacketBatch();
+    try {
+      while (!stop && !sink.broken) {
+        let n: number;
+        try {
+          n = source.live ? await source.next(batch, 200) : source.nextSync(batch);
+        } catch (e) {
+          if (e instanceof CaptureError && e.code === Status.TRUNCATED) {
+            if (!opts.quiet) console.error(`pathspider: warning: ${e.message}`);
+            continue;
+          }
+          throw e;
+        }
+        if (n < 0) break;
+        if (n === 0) continue;
+        writer?.write(batch);
+        observer.push(batch);
+        if (source.live) sink.flush();
+        if (!source.live && stop) break;
+      }
+    } catch (e) {
+      if (e instanceof CaptureError) throw new UserError(e.message);
+      throw e;
+    }
+    observer.flush();
+    sink.flush();
+    if (!opts.quiet) {
+      const c = observer.counters;
+      let drops = 0;
+      try {
+        drops = source.stats().dropped;
+      } catch {
+        // no statistics: report none
+      }
+      console.error(
+        `pathspider: ${c.packets} packets, ${c.flows} flows (${c.ignored} ignored), ` +
+          `${c.nonIp} non-IP, ${c.short} short, ${c.malformed} malformed, ${drops} kernel drops`,
+      );
+    }
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    source.close();
+    try {
+      writer?.close();
+    } finally {
+      outFile?.close();
+    }
+  }
+}
+
+/** Registers the `observe` command. */
 export function registerObserve(program: Command): void {
-  program.command("observe").description("not implemented yet").action(() => {
-    throw new UserError("observe is not implemented yet");
-  });
+  program.command("observe")
+    .description("Passively observe network traffic")
+    .usage("[options] [chains...]")
+    .argument("[chains...]", "Observer chains to use")
+    .option("--list-chains", "Prints a list of available chains")
+    .option(
+      "-i, --interface <iface>",
+      "The interface to observe, or a capture file (pcap or pcapng, recognised by content; " +
+        "the prefixes pcapfile:, pcap: and int: are accepted)",
+      "eth0",
+    )
+    .option(
+      "--output <file>",
+      "The file to output results data to. Defaults to standard output.",
+    )
+    .option("--write <file>", "Also write every packet seen to this pcap file")
+    .option("-q, --quiet", "No summary line on standard error")
+    .addHelpText("after", "\nSpider safely!")
+    .action(async (chains: string[], opts: ObserveOptions) => {
+      const code = await runObserve(chains, opts);
+      if (code !== 0) throw new UserError("observation failed", code);
+    });
 }

@@ -61,7 +61,8 @@ export class PacketView {
   trafficClass = 0;
   /**
    * The transport protocol: IPv4 protocol field; for IPv6 the next header after the extension
-   * headers the original skips.
+   * headers the original skips (hop-by-hop, routing, fragment, AH, destination options), or -1
+   * when an extension header is truncated (the original's `proto` is then None: JSON null).
    */
   proto = 0;
   /** IPv4: the "reserved" (evil) flag bit; IPv6: always false. */
@@ -111,6 +112,30 @@ export class PacketView {
   quoteProto = 0;
   /** Offset of the quoted transport header, -1 if none captured. */
   quoteL4Off = -1;
+
+  /** Captured bytes from `l4Off` to the end of the packet (0 when none). */
+  l4Len = 0;
+
+  // ---- flow key, filled by the parser for the observer (not for chains) ----
+  /** Key address words: source (a0..a3) and destination (b0..b3); IPv4 uses a0/b0 only. */
+  ka0 = 0;
+  ka1 = 0;
+  ka2 = 0;
+  ka3 = 0;
+  kb0 = 0;
+  kb1 = 0;
+  kb2 = 0;
+  kb3 = 0;
+  /** Protocol byte of the key: IPv4 protocol field; IPv6 the raw next-header byte (as the original). */
+  kProto = 0;
+  /** Number of port bytes in the key (0..4: the original slices `payload[0:4]`). */
+  kPortLen = 0;
+  /** Port bytes in the order of the packet (big-endian packed). */
+  kPorts = 0;
+  /** Port bytes of the reverse key (the original's `payload[2:4] + payload[0:2]`). */
+  kRevPorts = 0;
+  /** True when the key comes from an ICMP quotation (forward and reverse keys swap). */
+  kQuoted = false;
 
   /** Byte at `off`, or -1 if `off` is outside the captured frame. */
   u8(off: number): number {
@@ -177,6 +202,11 @@ export class PacketView {
     this.ipEvil = false;
     this.fragOffset = 0;
     this.l4Off = -1;
+    this.l4Len = 0;
+    this.kPortLen = 0;
+    this.kPorts = 0;
+    this.kRevPorts = 0;
+    this.kQuoted = false;
     this.tcpOff = -1;
     this.tcpFlags = 0;
     this.tcpHdrLen = 0;
@@ -202,37 +232,48 @@ export function ip4ToString(b: Uint8Array, off: number): string {
 }
 
 /**
- * Formats 16 bytes at `off` as an IPv6 address the way Python's `ipaddress` (and so the
- * original's `str(ip.src_prefix)`) does: RFC 5952 lower-case hex, the longest run of two or more
- * zero groups compressed (the first one on ties), IPv4-mapped addresses in hex like Python.
+ * Formats 16 bytes at `off` as an IPv6 address exactly as glibc's `inet_ntop` does (which is what
+ * the original's `str(ip.src_prefix)` prints): lower-case hex, the longest run of two or more zero
+ * groups compressed (the first on ties), and the last 32 bits as a dotted quad for IPv4-compatible
+ * (`::a.b.c.d`, six zero groups) and IPv4-mapped (`::ffff:a.b.c.d`) addresses.
  */
 export function ip6ToString(b: Uint8Array, off: number): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i] << 8) | b[off + 2 * i + 1];
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
+  let bestStart = -1, bestLen = 0, curStart = -1, curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0) {
+      if (curStart < 0) {
+        curStart = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curStart >= 0) {
+      if (bestStart < 0 || curLen > bestLen) {
+        bestStart = curStart;
+        bestLen = curLen;
+      }
+      curStart = -1;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
   }
-  if (bestLen < 2) bestStart = -1;
+  if (curStart >= 0 && (bestStart < 0 || curLen > bestLen)) {
+    bestStart = curStart;
+    bestLen = curLen;
+  }
+  if (bestStart >= 0 && bestLen < 2) bestStart = -1;
   let s = "";
   for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      s += i === 0 ? "::" : ":";
-      i += bestLen - 1;
+    if (bestStart >= 0 && i >= bestStart && i < bestStart + bestLen) {
+      if (i === bestStart) s += ":";
       continue;
     }
-    s += g[i].toString(16);
-    if (i < 7) s += ":";
+    if (i !== 0) s += ":";
+    if (
+      i === 6 && bestStart === 0 &&
+      (bestLen === 6 || (bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff))
+    ) {
+      s += ip4ToString(b, off + 12);
+      return s;
+    }
+    s += ((b[off + 2 * i] << 8) | b[off + 2 * i + 1]).toString(16);
   }
+  if (bestStart >= 0 && bestStart + bestLen === 8) s += ":";
   return s;
 }

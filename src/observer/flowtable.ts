@@ -1,0 +1,213 @@
+/**
+ * The flow table: flows keyed by the original's flow id (addresses, key protocol byte, up to four
+ * port bytes), in a chained hash table over a power-of-two bucket array. Keys are numbers, never
+ * strings: a lookup hashes the words the parser left in the packet view and compares them.
+ *
+ * @module
+ */
+
+import type { FlowRecord } from "./chain.ts";
+import type { PacketView } from "./packet.ts";
+
+/** Flow states, as the original's tables: active, expiring, ignored. */
+export const ACTIVE = 0;
+/** Completed, waiting for its expiry bin. */
+export const EXPIRING = 1;
+/** Vetoed by a chain's `newFlow`; its packets are dropped until the next flush. */
+export const IGNORED = 2;
+/** Removed from the table (emitted). */
+export const DEAD = 3;
+
+/** One flow: its key, state, record and timer bins. */
+export class FlowEntry {
+  next: FlowEntry | null = null;
+  state = ACTIVE;
+  rec: FlowRecord | null = null;
+  /** Idle bin (the original's `_idle_bin`, kept out of the record). */
+  idleBin = 0;
+  /** Order of creation (flush emits active flows in this order). */
+  seq = 0;
+  /** Order of completion (flush emits expiring flows in this order). */
+  cseq = 0;
+  constructor(
+    readonly hash: number,
+    readonly v6: boolean,
+    readonly a0: number,
+    readonly a1: number,
+    readonly a2: number,
+    readonly a3: number,
+    readonly b0: number,
+    readonly b1: number,
+    readonly b2: number,
+    readonly b3: number,
+    readonly proto: number,
+    readonly portLen: number,
+    readonly ports: number,
+  ) {}
+}
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x9e3779b1);
+  return (h << 13) | (h >>> 19);
+}
+
+/** Hash of the forward key (`rev` false) or of the reverse key (`rev` true) of the packet. */
+export function keyHash(p: PacketView, rev: boolean): number {
+  let h = p.ipVersion === 6 ? 0x6a09e667 : 0x3c6ef372;
+  if (rev) {
+    h = mix(h, p.kb0);
+    h = mix(h, p.kb1);
+    h = mix(h, p.kb2);
+    h = mix(h, p.kb3);
+    h = mix(h, p.ka0);
+    h = mix(h, p.ka1);
+    h = mix(h, p.ka2);
+    h = mix(h, p.ka3);
+    h = mix(h, p.kRevPorts);
+  } else {
+    h = mix(h, p.ka0);
+    h = mix(h, p.ka1);
+    h = mix(h, p.ka2);
+    h = mix(h, p.ka3);
+    h = mix(h, p.kb0);
+    h = mix(h, p.kb1);
+    h = mix(h, p.kb2);
+    h = mix(h, p.kb3);
+    h = mix(h, p.kPorts);
+  }
+  h = mix(h, (p.kProto << 8) | p.kPortLen);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/** A chained hash table of flow entries. */
+export class FlowTable {
+  private buckets: (FlowEntry | null)[] = new Array(1024).fill(null);
+  private mask = 1023;
+  /** Number of entries held. */
+  size = 0;
+
+  /** Finds the entry of the packet's forward (`rev` false) or reverse key. */
+  find(p: PacketView, rev: boolean, hash: number): FlowEntry | null {
+    let e = this.buckets[hash & this.mask];
+    const v6 = p.ipVersion === 6;
+    if (rev) {
+      while (e !== null) {
+        if (
+          e.hash === hash && e.a0 === p.kb0 && e.b0 === p.ka0 && e.ports === p.kRevPorts &&
+          e.proto === p.kProto && e.portLen === p.kPortLen && e.v6 === v6 &&
+          e.a1 === p.kb1 && e.a2 === p.kb2 && e.a3 === p.kb3 &&
+          e.b1 === p.ka1 && e.b2 === p.ka2 && e.b3 === p.ka3
+        ) return e;
+        e = e.next;
+      }
+    } else {
+      while (e !== null) {
+        if (
+          e.hash === hash && e.a0 === p.ka0 && e.b0 === p.kb0 && e.ports === p.kPorts &&
+          e.proto === p.kProto && e.portLen === p.kPortLen && e.v6 === v6 &&
+          e.a1 === p.ka1 && e.a2 === p.ka2 && e.a3 === p.ka3 &&
+          e.b1 === p.kb1 && e.b2 === p.kb2 && e.b3 === p.kb3
+        ) return e;
+        e = e.next;
+      }
+    }
+    return null;
+  }
+
+  /** Inserts a new entry for the packet's forward (`rev` false) or reverse key. */
+  insert(p: PacketView, rev: boolean, hash: number): FlowEntry {
+    const e = rev
+      ? new FlowEntry(
+        hash,
+        p.ipVersion === 6,
+        p.kb0,
+        p.kb1,
+        p.kb2,
+        p.kb3,
+        p.ka0,
+        p.ka1,
+        p.ka2,
+        p.ka3,
+        p.kProto,
+        p.kPortLen,
+        p.kRevPorts,
+      )
+      : new FlowEntry(
+        hash,
+        p.ipVersion === 6,
+        p.ka0,
+        p.ka1,
+        p.ka2,
+        p.ka3,
+        p.kb0,
+        p.kb1,
+        p.kb2,
+        p.kb3,
+        p.kProto,
+        p.kPortLen,
+        p.kPorts,
+      );
+    const i = hash & this.mask;
+    e.next = this.buckets[i];
+    this.buckets[i] = e;
+    if (++this.size > this.buckets.length) this.grow();
+    return e;
+  }
+
+  /** Removes an entry (it must be in the table). */
+  remove(e: FlowEntry): void {
+    const i = e.hash & this.mask;
+    let cur = this.buckets[i];
+    if (cur === e) {
+      this.buckets[i] = e.next;
+    } else {
+      while (cur !== null && cur.next !== e) cur = cur.next;
+      if (cur === null) return;
+      cur.next = e.next;
+    }
+    e.next = null;
+    e.state = DEAD;
+    this.size--;
+  }
+
+  /** Every entry, in no particular order. */
+  entries(): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    for (let i = 0; i < this.buckets.length; i++) {
+      for (let e = this.buckets[i]; e !== null; e = e.next) out.push(e);
+    }
+    return out;
+  }
+
+  /** Empties the table. */
+  clear(): void {
+    for (let i = 0; i < this.buckets.length; i++) {
+      for (let e = this.buckets[i]; e !== null; e = e.next) e.state = DEAD;
+    }
+    this.buckets = new Array(1024).fill(null);
+    this.mask = 1023;
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const old = this.buckets;
+    const n = old.length * 2;
+    const nb: (FlowEntry | null)[] = new Array(n).fill(null);
+    const mask = n - 1;
+    for (let i = 0; i < old.length; i++) {
+      let e = old[i];
+      while (e !== null) {
+        const next = e.next;
+        const j = e.hash & mask;
+        e.next = nb[j];
+        nb[j] = e;
+        e = next;
+      }
+    }
+    this.buckets = nb;
+    this.mask = mask;
+  }
+}

@@ -69,6 +69,11 @@ for svc in nginx nsd h2o; do
 done
 
 if [ $bench = 1 ]; then
+  # tcpreplay drives the live-capture benchmark
+  if ! command -v tcpreplay >/dev/null; then
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+    $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends tcpreplay >/dev/null
+  fi
   peer="$ROOT/../shared/peer/install.sh"
   if [ -x "$ROOT/../shared/peer/pspdr-peer" ] && dpkg-query -W -f='${Status}' pathspider 2>/dev/null | grep -q "install ok installed"; then
     :

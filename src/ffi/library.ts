@@ -12,6 +12,8 @@
  * @module
  */
 
+import { CaptureError, Status } from "./status.ts";
+
 /** Environment variable naming the library file explicitly. */
 export const LIBRARY_ENV = "PATHSPIDER_CAPTURE_LIB";
 
@@ -45,11 +47,14 @@ export const SYMBOLS = {
 /** The opened library's symbols. */
 export type CaptureSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** The library could not be found or opened; the message is one line. */
-export class LibraryError extends Error {
+/**
+ * The library could not be found or opened; the message is one line. A `CaptureError` (code
+ * `Status.GENERIC`) so that callers handle every capture failure in one place.
+ */
+export class LibraryError extends CaptureError {
   /** Builds the error. */
   constructor(message: string) {
-    super(message);
+    super(Status.GENERIC, message);
     this.name = "LibraryError";
   }
 }

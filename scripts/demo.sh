@@ -5,11 +5,12 @@
 #            prints the flow records of `observe basic tcp ecn dscp`
 #   measure  builds a network-namespace testbed with middleboxes, runs `measure ecn` and
 #            `measure dscp` against it, prints the results and tears it down (root needed)
-# The mode is chosen in one place, DEMO below (or DEMO=observe|measure in the environment).
+# The mode is chosen in one place, DEMO below (or DEMO=observe|measure in the environment):
+# measure, the main job, when run as root; observe otherwise.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-DEMO=${DEMO:-observe}
+if [ "$(id -u)" = 0 ]; then DEMO=${DEMO:-measure}; else DEMO=${DEMO:-observe}; fi
 DENO="$ROOT/.tools/bin/deno"
 PS="$ROOT/bin/pathspider"
 
@@ -22,6 +23,7 @@ demo_observe() {
 }
 
 demo_measure() {
+  [ "$(id -u)" = 0 ] || { echo "demo: the measure demo needs root (network namespaces); try DEMO=observe" >&2; exit 1; }
   exec "$DENO" run -A "$ROOT/examples/demo-measure.ts"
 }
 

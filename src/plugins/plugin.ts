@@ -30,7 +30,10 @@ export type FlowResult = Record<string, unknown> & {
   observed: boolean;
 };
 
-/** A system-wide setting a sync configuration needs; the engine journals and restores it. */
+/**
+ * A system-wide setting a sync configuration (or a desync model's `settings`) needs; the engine
+ * journals and restores it.
+ */
 export interface Setting {
   /** Only sysctls so far (in the network namespace the tool runs in). */
   kind: "sysctl";
@@ -44,6 +47,18 @@ export interface Setting {
 export interface ConnectionOptions {
   /** IPv4 ToS / IPv6 traffic class byte to set on the socket (DSCP << 2). */
   tos?: number;
+  /** TCP_MAXSEG: the MSS the SYN advertises. */
+  mss?: number;
+  /**
+   * TCP fast open (TCP_FASTOPEN_CONNECT): the request goes out on the SYN when the kernel holds
+   * a cookie for the destination, else the SYN asks for one.
+   */
+  fastOpen?: boolean;
+  /**
+   * Ask for HTTP/2: `http` sends the `Upgrade: h2c` request (RFC 7540 §3.2), `https` offers
+   * ALPN `h2` before `http/1.1` and speaks HTTP/2 when the server picks it.
+   */
+  http2?: boolean;
 }
 
 /** How a plugin's connections are made (the manual's plugin models). */
@@ -59,6 +74,11 @@ export type Model =
     kind: "desync";
     /** One entry per connection, baseline first. */
     connections: ConnectionOptions[];
+    /**
+     * System settings the connections need for the whole run (e.g. client fast open enabled);
+     * applied once before the first job, journalled and restored like sync settings.
+     */
+    settings?: Setting[];
   }
   | {
     /** One connection per job; conditions come from the observer and the helper. */
@@ -103,4 +123,23 @@ export interface Plugin {
    * function of its inputs (no I/O), so it can be tested on hand-made records.
    */
   combineFlows(flows: FlowResult[], args: PluginArgs): string[] | null;
+  /**
+   * For a plugin that makes jobs rather than measuring paths (dnsresolv): `measure` runs this
+   * instead of the engine, with no observer and no interface check; resolves to the exit status.
+   */
+  standalone?(io: StandaloneIO, args: PluginArgs): Promise<number>;
+}
+
+/** What `measure` hands a standalone plugin. */
+export interface StandaloneIO {
+  /** The input (`--input` file or stdin). */
+  input: ReadableStream<Uint8Array>;
+  /** Whether `--csv-input` was given. */
+  csv: boolean;
+  /** Writes one output record (a line of ndjson). */
+  write(record: Record<string, unknown>): void;
+  /** `-w`: how many operations may run at once. */
+  workers: number;
+  /** Prints one line on stderr. */
+  say(line: string): void;
 }

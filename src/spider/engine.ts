@@ -132,6 +132,7 @@ export class Engine {
       const m = this.#model;
       if (m.kind === "sync") await this.#runSync(m.configurations);
       else {
+        if (m.kind === "desync" && m.settings) this.#configure(m.settings);
         const conns = m.kind === "desync" ? m.connections : [{}];
         const workers = Array.from({ length: this.o.workers }, () => this.#desyncWorker(conns));
         await Promise.all(workers);

@@ -42,6 +42,60 @@ async function drive(tb: Testbed, calls: Call[], concurrency = 16): Promise<Driv
 
 const skip = await netnsUnavailable();
 
+/** A one-request HTTP server with TCP_FASTOPEN on port 8081 of the given addresses. */
+const TFO_SERVER = `
+import socket, sys, threading
+def serve(addr):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+    s.bind((addr, 8081))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        c.recv(4096)
+        c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        c.close()
+for a in sys.argv[1:]:
+    threading.Thread(target=serve, args=(a,), daemon=True).start()
+sys.stderr.write("listening\\n"); sys.stderr.flush()
+threading.Event().wait()
+`;
+
+/** SYNs (without ACK) of a capture: source port, MSS option, fast-open option, payload bytes. */
+async function synFields(pcap: string) {
+  const r = await run([
+    "tshark",
+    "-r",
+    pcap,
+    "-n",
+    "-Y",
+    "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+    "-T",
+    "fields",
+    "-E",
+    "separator=|",
+    "-e",
+    "tcp.srcport",
+    "-e",
+    "tcp.options.mss_val",
+    "-e",
+    "tcp.option_kind",
+    "-e",
+    "tcp.len",
+  ], { check: true });
+  return r.stdout.split("\n").filter(Boolean).map((l) => {
+    const [sport, mss, kinds, len] = l.split("|");
+    return {
+      sport: Number(sport),
+      mss: Number(mss || 0),
+      tfo: kinds.split(",").includes("34"),
+      payload: Number(len || 0),
+    };
+  });
+}
+
 function addrs(t: Target): string[] {
   return [t.v4!, t.v6!];
 }
@@ -149,6 +203,48 @@ Deno.test({
           const ipHeader = c.job.dip.includes(":") ? 40 : 20;
           const data = mine.filter((p) => p.ipLen > ipHeader + headerLen + 12);
           if (c.mode !== "tcp") assert.ok(data.length > 0, `${label}: data packets captured`);
+        });
+      });
+
+      await t.step("the MSS option and fast open reach the SYN", async () => {
+        // a fast-open HTTP server on a port of its own (the testbed's nginx listens without it)
+        // server side of fast open (bit 2), in the server namespace only
+        await tb.exec(["sysctl", "-qw", "net.ipv4.tcp_fastopen=3"], tb.serverNs, { check: true });
+        const server = tb.spawn(["python3", "-c", TFO_SERVER, www.v4!, www.v6!], tb.serverNs);
+        await server.waitFor((err) => err.includes("listening"));
+        const pcap = `${tb.dir}/syn.pcap`;
+        const dump = await Tcpdump.start(tb.serverNs, tb.serverIface, pcap);
+        const calls: Call[] = [];
+        for (const dip of addrs(www)) {
+          calls.push({ mode: "tcp", job: { dip }, opts: { mss: 536 }, timeoutMs: 5000 });
+          // the first fast open asks for a cookie, the second sends its request in the SYN
+          for (let i = 0; i < 2; i++) {
+            calls.push({
+              mode: "http",
+              job: { dip, dp: 8081 },
+              opts: { fastOpen: true },
+              timeoutMs: 5000,
+            });
+          }
+        }
+        const out = await drive(tb, calls, 1);
+        await dump.stop();
+        const syns = await synFields(pcap);
+        out.results.forEach((r, i) => {
+          const c = calls[i];
+          const label = `${c.mode} ${c.job.dip} ${JSON.stringify(c.opts)} #${i}`;
+          assert.equal(r.spdr_state, OK, `${label}: ${JSON.stringify(r)}`);
+          const syn = syns.find((p) => p.sport === r.sp);
+          assert.ok(syn, `${label}: SYN captured`);
+          if (c.opts?.mss) assert.equal(syn.mss, 536, label);
+          else {
+            assert.ok(syn.tfo, `${label}: SYN carries the fast-open option`);
+            const second = calls.slice(0, i).some((p) =>
+              p.job.dip === c.job.dip && p.opts?.fastOpen
+            );
+            if (second) assert.ok(syn.payload > 0, `${label}: request in the SYN`);
+            else assert.equal(syn.payload, 0, `${label}: cookie request only`);
+          }
         });
       });
 

@@ -5,6 +5,8 @@
  * line: per-packet summaries (direction, link type, wire length, IPv4 protocol, ToS, ICMP type)
  * and the stats, or the code and message of a `CaptureError` thrown while capturing.
  * `open IFACE`: prints the error code and message of opening IFACE (code 0 if it opened).
+ * `hold IFACE MS`: opens a 1 MiB ring, prints "ready", reads nothing for MS ms, then prints the
+ * stats, the number of packets still in the ring, and the stats again.
  */
 import { CaptureError, CaptureSource, PacketBatch } from "../../src/ffi/capture.ts";
 
@@ -18,6 +20,16 @@ if (mode === "open") {
   } catch (e) {
     out({ code: e instanceof CaptureError ? e.code : "not a CaptureError", message: String(e) });
   }
+} else if (mode === "hold") {
+  const src = CaptureSource.openLive(iface, { ringMiB: 1 });
+  console.log("ready");
+  await new Promise((r) => setTimeout(r, Number(ms)));
+  const before = src.stats();
+  const batch = new PacketBatch();
+  let delivered = 0;
+  while (await src.next(batch, 100) > 0) delivered += batch.count;
+  out({ before, delivered, after: src.stats() });
+  src.close();
 } else {
   const src = CaptureSource.openLive(iface, { filter: "ip", ringMiB: 2 });
   const batch = new PacketBatch();
@@ -29,8 +41,12 @@ if (mode === "open") {
       await src.next(batch, 50);
       for (const off of batch.offsets()) {
         const f = batch.frameOffset(off);
-        const ethertype = batch.view.getUint16(f + 12);
-        const ip = f + 14;
+        // Ethernet: IP after 14 bytes; raw IP (TUN): at once, its version gives the type.
+        const raw = batch.linktype(off) === 101;
+        const ethertype = raw
+          ? (batch.buf[f] >> 4 === 4 ? 0x0800 : 0x86dd)
+          : batch.view.getUint16(f + 12);
+        const ip = raw ? f : f + 14;
         const isV4 = ethertype === 0x0800;
         packets.push([
           batch.direction(off),

@@ -11,6 +11,7 @@
 //! - `chunks`, `reader`, `pcapfile`, `pcapng`: reading pcap / pcapng files.
 //! - `pcapwrite`: writing pcap files from batches.
 //! - `sock*`: sockets with per-socket marking for the measurement engine.
+//! - `raw`: raw IPv4/IPv6 send of forged packets (the forge model).
 
 pub mod batch;
 pub mod capture;
@@ -21,6 +22,7 @@ pub mod live;
 pub mod pcapfile;
 pub mod pcapng;
 pub mod pcapwrite;
+pub mod raw;
 pub mod reader;
 pub mod sock;
 pub mod sock_reactor;

@@ -82,10 +82,14 @@ function firstLine(e: unknown): string {
 }
 
 /**
- * Opens the library at `path` with all symbols. `fromEnv` says whether the path came from
- * `PATHSPIDER_CAPTURE_LIB` (for the error message).
+ * Opens the library at `path` with `symbols` (default: the capture symbols). `fromEnv` says
+ * whether the path came from `PATHSPIDER_CAPTURE_LIB` (for the error message).
  */
-export function openLibraryAt(path: string, fromEnv: boolean): CaptureSymbols {
+export function openLibraryAt<S extends Deno.ForeignLibraryInterface = typeof SYMBOLS>(
+  path: string,
+  fromEnv: boolean,
+  symbols: S = SYMBOLS as unknown as S,
+): Deno.DynamicLibrary<S>["symbols"] {
   if (!fileExists(path)) {
     throw new LibraryError(
       fromEnv
@@ -94,13 +98,13 @@ export function openLibraryAt(path: string, fromEnv: boolean): CaptureSymbols {
     );
   }
   try {
-    return Deno.dlopen(path, SYMBOLS).symbols;
+    return Deno.dlopen(path, symbols).symbols;
   } catch (first) {
     // An embedded file of a compiled binary that dlopen cannot map: open a real copy instead.
     try {
       const copy = Deno.makeTempFileSync({ prefix: "pathspider-capture-", suffix: ".so" });
       Deno.writeFileSync(copy, Deno.readFileSync(path));
-      const lib = Deno.dlopen(copy, SYMBOLS).symbols;
+      const lib = Deno.dlopen(copy, symbols).symbols;
       Deno.removeSync(copy); // the mapping stays valid after unlink
       return lib;
     } catch {
@@ -109,14 +113,21 @@ export function openLibraryAt(path: string, fromEnv: boolean): CaptureSymbols {
   }
 }
 
+/**
+ * Opens the project's library (found as described above) with other `symbols`, for other
+ * wrappers in src/ffi/ that declare their own functions of the same library.
+ */
+export function openProjectLibrary<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] {
+  const env = Deno.env.get(LIBRARY_ENV);
+  return openLibraryAt(resolveLibraryPath(env, import.meta.url), !!env, symbols);
+}
+
 let opened: CaptureSymbols | undefined;
 
-/** The library's symbols, opened on first use. Throws `LibraryError` (one-line message). */
+/** The library's capture symbols, opened on first use. Throws `LibraryError` (one line). */
 export function captureLibrary(): CaptureSymbols {
-  if (opened === undefined) {
-    const env = Deno.env.get(LIBRARY_ENV);
-    const path = resolveLibraryPath(env, import.meta.url);
-    opened = openLibraryAt(path, env !== undefined && env !== "");
-  }
+  opened ??= openProjectLibrary(SYMBOLS);
   return opened;
 }

@@ -7,6 +7,7 @@
  */
 
 import { SocketError } from "../../ffi/sockets.ts";
+import { acceptsH2c, buildH2cUpgradeRequest } from "./h2_codec.ts";
 import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "./http_codec.ts";
 import {
   failState,
@@ -33,7 +34,8 @@ async function run(call: HelperCall): Promise<ConnResult> {
   let request: Uint8Array;
   let c;
   try {
-    request = buildGetRequest(hostHeader(call.job.dip, port, domain, false));
+    const host = hostHeader(call.job.dip, port, domain, false);
+    request = call.opts.http2 ? buildH2cUpgradeRequest(host) : buildGetRequest(host);
     c = await openConnection(call, "tcp", port, request);
   } catch (e) {
     if (e instanceof SocketError || (e as Error).message?.startsWith("invalid host")) {
@@ -55,6 +57,10 @@ async function run(call: HelperCall): Promise<ConnResult> {
       ...result(c, CONN_OK),
       http_response_code: head.status,
       http_response_header: head.text,
+      // for the h2 plugin (which sets http2 on both its connections): the protocol agreed
+      ...(call.opts.http2 === undefined ? {} : {
+        http_version: acceptsH2c(head.status, head.text) ? "2" : head.version,
+      }),
     };
   } finally {
     sock.close();

@@ -12,6 +12,7 @@
 import * as tls from "node:tls";
 import { ipBytes } from "../../ffi/sockets.ts";
 import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "./http_codec.ts";
+import { clientPreface, serverPreface } from "./h2_codec.ts";
 import { jobPort } from "./socket_exchange.ts";
 import {
   CONN_FAILED,
@@ -53,6 +54,9 @@ function run(call: HelperCall): Promise<ConnResult> {
       rejectUnauthorized: false,
     };
     if (o.source !== undefined) options.localAddress = o.source;
+    // the h2 plugin: ALPN h2 before http/1.1 for its experiment, http/1.1 alone for its baseline
+    if (o.http2 !== undefined) options.ALPNProtocols = o.http2 ? ["h2", "http/1.1"] : ["http/1.1"];
+    let h2 = false;
     const s = tls.connect(options);
     const finish = (state: number, extra: Record<string, unknown> = {}) => {
       if (settled) return;
@@ -71,17 +75,34 @@ function run(call: HelperCall): Promise<ConnResult> {
     s.once("connect", () => {
       if (s.localPort) [sip, sp] = [s.localAddress ?? "", s.localPort];
     });
-    s.once("secureConnect", () => s.write(request));
+    s.once("secureConnect", () => {
+      // the server picked h2: speak HTTP/2 (RFC 7540 §3.3), the request line would be an error
+      h2 = o.http2 === true && s.alpnProtocol === "h2";
+      s.write(h2 ? clientPreface() : request);
+    });
     s.on("data", (d: Uint8Array) => {
       const next = new Uint8Array(buf.length + d.length);
       next.set(buf);
       next.set(d, buf.length);
       buf = next;
-      if (headEnd(buf) >= 0 || buf.length >= MAX_HEAD_BYTES) settle();
+      if (h2 ? serverPreface(buf) !== null : headEnd(buf) >= 0 || buf.length >= MAX_HEAD_BYTES) {
+        settle();
+      }
     });
     const settle = () => {
+      if (h2) {
+        const ok = serverPreface(buf) === "settings";
+        finish(ok ? CONN_OK : CONN_FAILED, { tls_alpn: "h2", http_version: "2" });
+        return;
+      }
       const head = parseHead(buf);
-      finish(head === null ? CONN_FAILED : CONN_OK, head === null ? {} : headFields(head));
+      const extra = o.http2 === undefined || head === null
+        ? {}
+        : { tls_alpn: s.alpnProtocol || null, http_version: head.version };
+      finish(
+        head === null ? CONN_FAILED : CONN_OK,
+        head === null ? {} : { ...headFields(head), ...extra },
+      );
     };
     s.once("end", settle);
     s.once("close", settle);

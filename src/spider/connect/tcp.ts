@@ -6,6 +6,7 @@
  */
 
 import { SocketError } from "../../ffi/sockets.ts";
+import { buildGetRequest, hostHeader } from "./http_codec.ts";
 import { failState, jobPort, openConnection, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,
@@ -20,7 +21,9 @@ async function run(call: HelperCall): Promise<ConnResult> {
   if (port === null) return result(null, CONN_FAILED);
   let c;
   try {
-    c = await openConnection(call, "tcp", port);
+    // fast open needs bytes for the SYN: the tfo plugin's tcp mode sends the http mode's GET
+    const syn = call.opts.fastOpen ? fastOpenProbe(call, port) : undefined;
+    c = await openConnection(call, "tcp", port, syn);
   } catch (e) {
     if (e instanceof SocketError) return result(null, CONN_FAILED);
     throw e;
@@ -29,5 +32,14 @@ async function run(call: HelperCall): Promise<ConnResult> {
   return result(c, c.ok ? CONN_OK : failState(c));
 }
 
-/** 3WHS only. */
+function fastOpenProbe(call: HelperCall, port: number): Uint8Array {
+  const domain = typeof call.job.domain === "string" ? call.job.domain : undefined;
+  try {
+    return buildGetRequest(hostHeader(call.job.dip, port, domain, false));
+  } catch {
+    return buildGetRequest(hostHeader(call.job.dip, port, undefined, false));
+  }
+}
+
+/** 3WHS only (with fast open: a GET on the SYN, then close after the handshake). */
 export const tcpHelper: ConnectHelper = { name: "tcp", defaultPort: 80, marks: true, run };

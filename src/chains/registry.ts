@@ -13,6 +13,7 @@ import { EvilChain } from "./evil.ts";
 import { IcmpChain } from "./icmp.ts";
 import { NoopChain } from "./noop.ts";
 import { TcpChain } from "./tcp.ts";
+import { TcpOptChain } from "./tcpopt.ts";
 import { UdpChain } from "./udp.ts";
 
 /**
@@ -29,6 +30,7 @@ export const CHAINS: ReadonlyMap<string, ChainFactory> = new Map<string, ChainFa
   ["udp", () => new UdpChain()],
   ["evil", () => new EvilChain()],
   ["ecn", () => new EcnChain()],
+  ["tcpopt", () => new TcpOptChain()],
 ]);
 
 /** Names of every chain, in listing order. */

@@ -4,10 +4,21 @@
  */
 import { dscpPlugin } from "./dscp.ts";
 import { ecnPlugin } from "./ecn.ts";
+import { h2Plugin } from "./h2.ts";
+import { mssPlugin } from "./mss.ts";
+import { tcpoptPlugin } from "./tcpopt.ts";
+import { tfoPlugin } from "./tfo.ts";
 import type { Plugin } from "./plugin.ts";
 
 /** Every registered plugin. */
-export const PLUGINS: readonly Plugin[] = [dscpPlugin, ecnPlugin];
+export const PLUGINS: readonly Plugin[] = [
+  dscpPlugin,
+  ecnPlugin,
+  h2Plugin,
+  mssPlugin,
+  tcpoptPlugin,
+  tfoPlugin,
+];
 
 /** The plugin called `name`, or undefined. */
 export function findPlugin(name: string): Plugin | undefined {

@@ -49,6 +49,25 @@ function addPlugin(measure: Command, plugin: Plugin): void {
   if (plugin.helpText) sub.addHelpText("after", plugin.helpText);
   sub.action(async (subOpts: Record<string, unknown>) => {
     const m = measure.opts();
+    if (plugin.standalone) {
+      // a plugin that makes jobs instead of measuring paths: no interface, no observer
+      const { ResultWriter } = await import("../spider/output.ts");
+      const out = ResultWriter.open(m.output);
+      const input = m.input !== undefined && m.input !== "-" ? await Deno.open(m.input) : undefined;
+      try {
+        const code = await plugin.standalone({
+          input: input?.readable ?? Deno.stdin.readable,
+          csv: m.csvInput === true,
+          write: (r) => out.write(r),
+          workers: m.workers,
+          say: (line) => console.error(line),
+        }, subOpts as PluginArgs);
+        if (code !== 0) throw new UserError(`${plugin.name} failed`, code);
+      } finally {
+        out.close();
+      }
+      return;
+    }
     // the live parts load only when measuring, so `--help` works without the native library
     const { runMeasure } = await import("../spider/run.ts");
     const { liveDeps } = await import("../spider/live.ts");
@@ -62,7 +81,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       quiet: m.quiet === true,
       plugin,
       args: subOpts as PluginArgs,
-    }, liveDeps());
+    }, liveDeps);
     if (code !== 0) throw new UserError("measurement interrupted", code);
   });
 }

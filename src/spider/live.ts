@@ -1,10 +1,127 @@
 /**
- * The real components of a measurement: live capture + observer, and the connection helpers.
+ * The real components of a measurement: the live capture feeding the observer in this process,
+ * and the connection helpers on one socket reactor.
  */
 import { UserError } from "../cli/fail.ts";
-import type { MeasureDeps } from "./run.ts";
+import { makeChains } from "../chains/registry.ts";
+import { CaptureError, CaptureSource, PacketBatch, Status } from "../ffi/capture.ts";
+import { Reactor } from "../ffi/sockets.ts";
+import type { FlowRecord } from "../observer/chain.ts";
+import { Observer } from "../observer/observer.ts";
+import { CONNECT_HELPERS } from "./connect/mod.ts";
+import type { Connector } from "./engine.ts";
+import type { LiveObservation, MeasureDeps } from "./run.ts";
+
+/** How long one wait for packets may last before the loop checks the clock and stopping (ms). */
+const POLL_MS = 100;
+
+/**
+ * A batch holding one non-IP Ethernet record stamped `epochMs`: the observer advances its packet
+ * clock on every record, IP or not, so feeding this when the interface is quiet makes flows
+ * expire on wall time (the original only moved on when a packet arrived).
+ */
+function clockRecord(epochMs: number): PacketBatch {
+  const b = new PacketBatch(64);
+  const v = b.view;
+  v.setUint32(0, Math.floor(epochMs / 1000), true);
+  v.setUint32(4, Math.floor((epochMs % 1000) * 1e6), true);
+  v.setUint32(8, 14, true);
+  v.setUint32(12, 14, true);
+  v.setUint16(16, 1, true); // LINKTYPE_ETHERNET
+  v.setUint16(20 + 12, 0x88b5, false); // local experimental EtherType: never IP
+  b.count = 1;
+  return b;
+}
+
+/** Opens the capture and runs the observer over it until `stop()`. */
+export function observeLive(
+  iface: string,
+  chainNames: string[],
+  onFlow: (flow: FlowRecord) => void,
+  timeouts: { idle: number; expiry: number },
+): LiveObservation {
+  let src: CaptureSource;
+  try {
+    src = CaptureSource.openLive(iface, { filter: "ip" });
+  } catch (e) {
+    if (e instanceof CaptureError) {
+      if (e.code === Status.NOT_PERMITTED) {
+        throw new UserError(
+          `capturing on ${iface} needs CAP_NET_RAW and CAP_NET_ADMIN (run as root)`,
+        );
+      }
+      throw new UserError(`cannot capture on ${iface}: ${e.message}`);
+    }
+    throw e;
+  }
+  const observer = new Observer(makeChains(chainNames), {
+    emit: onFlow,
+    idleTimeout: timeouts.idle,
+    expiryTimeout: timeouts.expiry,
+  });
+  const batch = new PacketBatch();
+  let running = true;
+  let dropped = 0;
+  const loop = (async () => {
+    let lastTick = 0;
+    while (running) {
+      const n = await src.next(batch, POLL_MS);
+      if (n > 0) observer.push(batch);
+      const now = Date.now();
+      if (now - lastTick >= 200) {
+        observer.push(clockRecord(now));
+        lastTick = now;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      if (!running) return;
+      running = false;
+      try {
+        await loop;
+      } finally {
+        try {
+          dropped = src.stats().dropped;
+        } catch { /* closed */ }
+        src.close();
+      }
+    },
+    drops() {
+      if (!running) return dropped;
+      try {
+        return src.stats().dropped;
+      } catch {
+        return dropped;
+      }
+    },
+  };
+}
+
+/** Connections through the helpers of `src/spider/connect/`, all on one reactor. */
+export function helperConnector(reactor: Reactor): Connector {
+  return (mode, job, opts) =>
+    CONNECT_HELPERS[mode].run({
+      job,
+      // every per-connection option of the plugin (tos, mss, fastOpen, http2) plus the source
+      opts: {
+        tos: opts.tos,
+        mss: opts.mss,
+        fastOpen: opts.fastOpen,
+        http2: opts.http2,
+        source: opts.source,
+      },
+      timeoutMs: opts.timeout * 1000,
+      reactor,
+    });
+}
 
 /** The live dependencies of `runMeasure`. */
 export function liveDeps(): MeasureDeps {
-  throw new UserError("measure: the observer and connection helpers are not built yet");
+  const reactor = Reactor.open();
+  return {
+    connect: helperConnector(reactor),
+    observe: (iface, chains, onFlow, timeouts) => observeLive(iface, chains, onFlow, timeouts),
+    close: () => reactor.close(),
+  };
 }

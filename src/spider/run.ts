@@ -27,7 +27,14 @@ export type ObserveFn = (
   iface: string,
   chains: string[],
   onFlow: (flow: FlowRecord) => void,
+  timeouts: ObserverTimeouts,
 ) => LiveObservation;
+
+/** Observer timeouts (seconds), as the original's `idle_timeout` and `expiry_timeout`. */
+export interface ObserverTimeouts {
+  idle: number;
+  expiry: number;
+}
 
 /** The options of `measure` and of the plugin's subcommand. */
 export interface MeasureOptions {
@@ -46,21 +53,34 @@ export interface MeasureOptions {
 export interface MeasureDeps {
   connect: Connector;
   observe: ObserveFn;
+  /** Releases what the components hold (sockets). */
+  close?: () => void;
 }
 
 /** Exit status after SIGINT / SIGTERM (128 + signal number). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** Runs a measurement; resolves to the process exit status. */
-export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<number> {
+export async function runMeasure(
+  o: MeasureOptions,
+  makeDeps: () => MeasureDeps | Promise<MeasureDeps>,
+): Promise<number> {
   const say = (line: string) => console.error(line);
   checkInterfaceUp(o.iface);
   recoverStaleJournals(say);
+  const deps = await makeDeps();
 
   const source = sourceAddresses(o.iface);
   const merger = new Merger({ flowTtlMs: 60_000 });
   const chains = ["basic", ...o.plugin.chains.filter((c) => c !== "basic")];
-  const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f));
+  const timeouts = observerTimeouts(o.args.timeout);
+  let observation: LiveObservation;
+  try {
+    observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts);
+  } catch (e) {
+    deps.close?.();
+    throw e;
+  }
 
   const journal = SettingsJournal.open();
   const restore = () => {
@@ -81,6 +101,7 @@ export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<
     input = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
   } catch (e) {
     await observation.stop();
+    deps.close?.();
     throw new UserError(`cannot open ${(e as Error).message}`);
   }
   const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
@@ -101,7 +122,7 @@ export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<
     apply,
     source,
     merger,
-    flowWaitMs: flowWaitMs(o.args.timeout),
+    flowWaitMs: flowWaitMs(timeouts),
     observing: true,
   });
 
@@ -139,8 +160,11 @@ export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<
     restore();
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     await jobs.return(undefined).catch(() => {});
-    input?.close();
+    try {
+      input?.close();
+    } catch { /* the stream closed it at its end */ }
     await observation.stop();
+    deps.close?.();
   }
   const s = engine.stats;
   say(
@@ -154,10 +178,19 @@ export async function runMeasure(o: MeasureOptions, deps: MeasureDeps): Promise<
 }
 
 /**
- * How long a finished connection waits for its flow. The observer emits a flow once a chain
- * completes it plus its expiry delay, or once it has been idle; the connection timeout bounds
- * how long ago its last packet can be.
+ * Observer timeouts for a measurement. A live connection is never silent for longer than its
+ * timeout, so an idle timeout a little above it cannot split a flow, and a flow that never
+ * completed (a SYN nobody answered) is handed on soon after its connection gave up, instead of
+ * the original's 30 s.
  */
-export function flowWaitMs(timeoutSec: number): number {
-  return (timeoutSec + 10) * 1000;
+export function observerTimeouts(connectTimeoutSec: number): ObserverTimeouts {
+  return { idle: connectTimeoutSec + 2, expiry: 5 };
+}
+
+/**
+ * How long a finished connection waits for its flow: the flow is emitted at most idle + expiry
+ * seconds after its last packet (plus the observer's 1-second bins and capture latency).
+ */
+export function flowWaitMs(t: ObserverTimeouts): number {
+  return (t.idle + t.expiry + 3) * 1000;
 }

@@ -321,3 +321,49 @@ Deno.test("a testbed whose set-up fails leaves nothing behind, and stale ones ca
   assert.equal((await sleeper.status).success, false, "the process inside was killed");
   assert.deepEqual(await listNamespacesWithPrefix(prefix), []);
 });
+
+Deno.test("the delay element holds packets to a target for its delay and keeps its behaviours", async () => {
+  const tb = await Testbed.create({
+    targets: [
+      { name: "near" },
+      { name: "far", delayMs: 120 },
+      { name: "farblackhole", delayMs: 40, behaviour: ["drop-ecn-syn"] },
+    ],
+    servers: ["http"],
+  });
+  try {
+    // a lower bound only: a packet cannot come back before it was released
+    const minRtt = async (a: string) => {
+      const r = await ping(tb, a, 0, 3);
+      assert.equal(r.code, 0, r.stderr);
+      return Number(r.stdout.match(/= ([\d.]+)\//)![1]);
+    };
+    for (const a of [tb.target("far").v4!, tb.target("far").v6!]) {
+      assert.ok((await minRtt(a)) >= 120, `RTT to ${a} includes the 120 ms delay`);
+    }
+    const fb = tb.target("farblackhole");
+    assert.ok((await minRtt(fb.v6!)) >= 40);
+    await tb.exec(["sysctl", "-qw", "net.ipv4.tcp_ecn=1"]);
+    const { server } = await captured(tb, async () => {
+      for (const url of [`http://${fb.v4}/`, `http://${tb.target("far").v4}/big`]) {
+        const r = await tb.exec(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", url]);
+        assert.equal(r.code, 0, `${url}: ${r.stderr}`);
+      }
+    });
+    const syns = (a: string) =>
+      server.filter((p) => p.dst === a && (p.tcpFlags & 0x12) === 0x02).map((p) => p.tcpFlags);
+    assert.deepEqual(syns(fb.v4!), [0x02], "only the fallback SYN without ECN reached the server");
+    assert.deepEqual(
+      syns(tb.target("far").v4!),
+      [0xc2],
+      "the ECN SYN passed the delayed clean path",
+    );
+    const bytes = server.filter((p) => p.src === tb.target("far").v4).reduce(
+      (n, p) => n + p.ipLen,
+      0,
+    );
+    assert.ok(bytes > 200_000, "the 200 kB object came through the delay element");
+  } finally {
+    await tb.destroy();
+  }
+});

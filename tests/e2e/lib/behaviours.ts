@@ -92,13 +92,22 @@ export function rulesFor(b: Behaviour, addr: string): string[] {
   }
 }
 
-/** The whole router rule set for the given (address, behaviours) pairs. */
-export function routerRuleset(table: string, targets: { addr: string; behaviour: Behaviour[] }[]) {
+/**
+ * The whole router rule set for the given (address, behaviours) pairs; `delayDev` names the delay
+ * element's device, whose output the rules let through untouched.
+ */
+export function routerRuleset(
+  table: string,
+  targets: { addr: string; behaviour: Behaviour[] }[],
+  delayDev?: string,
+) {
   const rules = targets.flatMap((t) => t.behaviour.flatMap((b) => rulesFor(b, t.addr)));
   return [
     `table inet ${table} {`,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
+    // delayed packets cross the forward chain twice: apply the behaviours once, on the way in
+    ...(delayDev ? [`    iifname "${delayDev}" accept`] : []),
     ...rules.map((r) => `    ${r}`),
     `  }`,
     `}`,

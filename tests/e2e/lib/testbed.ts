@@ -52,6 +52,8 @@ export interface TargetSpec {
   v6?: boolean | string;
   /** middlebox behaviours on the path to it (default clean) */
   behaviour?: Behaviour[];
+  /** one-way delay added on the path to it, milliseconds (user-space delay element) */
+  delayMs?: number;
 }
 
 /** A target as built. */
@@ -62,6 +64,7 @@ export interface Target {
   v4?: string;
   v6?: string;
   behaviour: Behaviour[];
+  delayMs: number;
 }
 
 /** Options of {@link Testbed.create}. */
@@ -73,6 +76,9 @@ export interface TestbedOpts {
   servers?: ("http" | "dns" | "h2c")[];
 }
 
+/** The router's TUN device of the delay element. */
+const DELAY_DEV = "tundelay";
+
 /** Addresses of the fixed part of the network. */
 export const NET = {
   client4: "198.18.0.2",
@@ -83,7 +89,7 @@ export const NET = {
   routerServer6: "fd00:1::1",
   server4: "198.18.1.2",
   server6: "fd00:1::2",
-  targets4: "198.19.0.0/24",
+  targets4: "198.19.0.0/16",
   targets6: "fd00:5::/64",
 } as const;
 
@@ -135,14 +141,18 @@ export class Testbed {
   }
 
   #planTargets(specs: TargetSpec[]) {
-    if (specs.length > 250) throw new Error("testbed: at most 250 targets");
+    if (specs.length > 4000) throw new Error("testbed: at most 4000 targets");
     specs.forEach((s, i) => {
       if (!/^[a-z0-9-]+$/i.test(s.name)) throw new Error(`testbed: bad target name ${s.name}`);
       for (const b of s.behaviour ?? []) {
         if (!BEHAVIOURS.includes(b)) throw new Error(`testbed: unknown behaviour ${b}`);
       }
       const n = i + 1;
-      const v4 = s.v4 === false ? undefined : typeof s.v4 === "string" ? s.v4 : `198.19.0.${n}`;
+      const v4 = s.v4 === false
+        ? undefined
+        : typeof s.v4 === "string"
+        ? s.v4
+        : `198.19.${n >> 8}.${n & 255}`;
       const v6 = s.v6 === false
         ? undefined
         : typeof s.v6 === "string"
@@ -154,13 +164,24 @@ export class Testbed {
         v4,
         v6,
         behaviour: s.behaviour?.length ? s.behaviour : ["clean"],
+        delayMs: s.delayMs ?? 0,
       });
     });
   }
 
   async #buildNetwork() {
     const { clientNs: c, routerNs: r, serverNs: s } = this;
-    for (const ns of [c, r, s]) await sh(["ip", "netns", "add", ns]);
+    for (const ns of [c, r, s]) {
+      await sh(["ip", "netns", "add", ns]);
+      // no duplicate address detection: link-local addresses would stay tentative for a second
+      // after link-up and hold back the first IPv6 packets through the router
+      await sh([
+        "sysctl",
+        "-qw",
+        "net.ipv6.conf.all.accept_dad=0",
+        "net.ipv6.conf.default.accept_dad=0",
+      ], ns);
+    }
     // veth pairs are created inside the namespaces, so their names never clash across runs
     await sh(
       ["ip", "link", "add", "veth-c", "type", "veth", "peer", "name", "veth-rc", "netns", r],
@@ -180,11 +201,12 @@ export class Testbed {
     await addr(r, "veth-rs", `${NET.routerServer6}/64`);
     await addr(s, "veth-s", `${NET.server4}/24`);
     await addr(s, "veth-s", `${NET.server6}/64`);
-    for (const t of this.targets) {
-      // on loopback: this kernel has no dummy interfaces
-      if (t.v4) await addr(s, "lo", `${t.v4}/32`);
-      if (t.v6) await addr(s, "lo", `${t.v6}/128`);
-    }
+    // targets live on loopback (this kernel has no dummy interfaces), added in one batch
+    const batch = this.targets.flatMap((t) => [
+      ...(t.v4 ? [`addr add ${t.v4}/32 dev lo`] : []),
+      ...(t.v6 ? [`addr add ${t.v6}/128 dev lo nodad`] : []),
+    ]);
+    await run(["ip", "-batch", "-"], { ns: s, stdin: batch.join("\n") + "\n", check: true });
     for (
       const [ns, devs] of [[c, ["lo", "veth-c"]], [r, ["lo", "veth-rc", "veth-rs"]], [
         s,
@@ -197,15 +219,61 @@ export class Testbed {
     await sh(["ip", "-6", "route", "add", "default", "via", NET.routerClient6], c);
     await sh(["ip", "route", "add", "default", "via", NET.routerServer4], s);
     await sh(["ip", "-6", "route", "add", "default", "via", NET.routerServer6], s);
-    await sh(["ip", "route", "add", NET.targets4, "via", NET.server4], r);
-    await sh(["ip", "-6", "route", "add", NET.targets6, "via", NET.server6], r);
     await sh(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"], r);
+    if (this.targets.some((t) => t.delayMs > 0)) await this.#startDelay();
+    else {
+      await sh(["ip", "route", "add", NET.targets4, "via", NET.server4], r);
+      await sh(["ip", "-6", "route", "add", NET.targets6, "via", NET.server6], r);
+    }
     const rules: { addr: string; behaviour: Behaviour[] }[] = [];
     for (const t of this.targets) {
       if (t.v4) rules.push({ addr: t.v4, behaviour: t.behaviour });
       if (t.v6) rules.push({ addr: t.v6, behaviour: t.behaviour });
     }
-    await run(["nft", "-f", "-"], { ns: r, stdin: routerRuleset("testbed", rules), check: true });
+    const ruleset = routerRuleset("testbed", rules, this.#delayed ? DELAY_DEV : undefined);
+    await run(["nft", "-f", "-"], { ns: r, stdin: ruleset, check: true });
+  }
+
+  #delayed = false;
+
+  /**
+   * The delay element: target-bound packets are routed into a TUN device served by
+   * tundelay.py, which holds each for its target's delay and writes it back; packets coming out
+   * of the device follow a policy route to the server. Only the forward path is delayed, so a
+   * target's round-trip time grows by its delay.
+   */
+  async #startDelay() {
+    const r = this.routerNs;
+    const conf = `${this.dir}/delays.txt`;
+    await Deno.writeTextFile(
+      conf,
+      this.targets.flatMap((t) => [t.v4, t.v6].filter((a) => a).map((a) => `${a} ${t.delayMs}\n`))
+        .join(""),
+    );
+    const script = new URL("./tundelay.py", import.meta.url).pathname;
+    const p = new Background(["python3", script, DELAY_DEV, conf], { ns: r });
+    this.#procs.push(p);
+    await p.waitFor((_err, out) => out.includes("ready"));
+    this.#delayed = true;
+    for (
+      const cmd of [
+        ["link", "set", DELAY_DEV, "up"],
+        ["route", "add", NET.targets4, "dev", DELAY_DEV],
+        ["route", "add", NET.targets6, "dev", DELAY_DEV],
+        ["route", "add", NET.targets4, "via", NET.server4, "table", "100"],
+        ["route", "add", NET.targets6, "via", NET.server6, "table", "100"],
+        ["-4", "rule", "add", "iif", DELAY_DEV, "lookup", "100"],
+        ["-6", "rule", "add", "iif", DELAY_DEV, "lookup", "100"],
+      ]
+    ) await sh(["ip", ...cmd], r);
+    // packets re-enter from the TUN device with the client's source address
+    await sh([
+      "sysctl",
+      "-qw",
+      "net.ipv4.conf.all.rp_filter=0",
+      "net.ipv4.conf.default.rp_filter=0",
+      `net.ipv4.conf.${DELAY_DEV}.rp_filter=0`,
+    ], r);
   }
 
   async #startServers(servers: string[]) {

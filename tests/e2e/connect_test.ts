@@ -195,6 +195,8 @@ Deno.test({
           const mine = packets.filter((p) => p.src === r.sip && p.sport === r.sp);
           assert.ok(mine.length > 0, `${label}: packets captured`);
           for (const p of mine) assert.equal(p.dscp, want, `${label}: ${JSON.stringify(p)}`);
+          // the whole response is read before closing: an orderly FIN, never a RST from us
+          assert.ok(mine.every((p) => (p.tcpFlags & 0x04) === 0), `${label}: no RST`);
           if (c.mode !== "dnsudp") {
             const syn = mine.filter((p) => (p.tcpFlags & 0x12) === 0x02);
             assert.equal(syn.length, 1, `${label}: one SYN`);

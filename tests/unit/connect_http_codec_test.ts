@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   buildGetRequest,
+  CHUNKED,
+  expectedBodyLength,
   headEnd,
   hostHeader,
   parseHead,
@@ -73,4 +75,16 @@ Deno.test("parseHead() rejects malformed or incomplete status lines", () => {
   ) {
     assert.equal(parseHead(enc(bad)), null, JSON.stringify(bad));
   }
+});
+
+Deno.test("expectedBodyLength() follows Content-Length, chunking and bodiless statuses", () => {
+  const len = (s: string) => expectedBodyLength(enc(s));
+  assert.equal(len("HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nabc"), 19);
+  assert.equal(len("HTTP/1.1 200 OK\r\ncontent-length:7 \r\nX: y\r\n\r\n"), 7);
+  assert.equal(len("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), CHUNKED);
+  assert.equal(len("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"), null, "ends at close");
+  assert.equal(len("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"), 0);
+  assert.equal(len("HTTP/1.1 304 Not Modified\r\n\r\n"), 0);
+  assert.equal(len("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"), 0);
+  assert.equal(len("HTTP/1.1 200 OK\r\nContent-Length: 19\r\n"), null, "head incomplete");
 });

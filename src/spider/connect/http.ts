@@ -8,15 +8,19 @@
 
 import { SocketError } from "../../ffi/sockets.ts";
 import { acceptsH2c, buildH2cUpgradeRequest } from "./h2_codec.ts";
-import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "./http_codec.ts";
 import {
-  failState,
-  jobPort,
-  openConnection,
-  readUntil,
-  remaining,
-  result,
-} from "./socket_exchange.ts";
+  buildGetRequest,
+  CHUNKED,
+  expectedBodyLength,
+  headEnd,
+  hostHeader,
+  LAST_CHUNK,
+  MAX_HEAD_BYTES,
+  MAX_RESPONSE_BYTES,
+  parseHead,
+} from "./http_codec.ts";
+import type { Socket } from "../../ffi/sockets.ts";
+import { failState, jobPort, openConnection, remaining, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,
   CONN_OK,
@@ -50,8 +54,8 @@ async function run(call: HelperCall): Promise<ConnResult> {
       const sent = await sock.send(request, remaining(deadline));
       if (!sent.ok) return result(c, failState(sent));
     }
-    const read = await readUntil(sock, deadline, MAX_HEAD_BYTES, (b) => headEnd(b) >= 0);
-    const head = parseHead(read.buf);
+    const read = await readResponse(sock, deadline);
+    const head = parseHead(read.head);
     if (head === null) return result(c, read.end === "timeout" ? CONN_TIMEOUT : CONN_FAILED);
     return {
       ...result(c, CONN_OK),
@@ -64,6 +68,54 @@ async function run(call: HelperCall): Promise<ConnResult> {
     };
   } finally {
     sock.close();
+  }
+}
+
+/**
+ * Reads the response: its head (kept, at most MAX_HEAD_BYTES) and its body (counted, not kept)
+ * up to the Content-Length, the server's close ("Connection: close" asks for it) or
+ * MAX_RESPONSE_BYTES. Reading the body as curl did matters: closing with unread bytes makes our
+ * kernel answer with a RST instead of a FIN, and the observer would record it.
+ */
+async function readResponse(sock: Socket, deadline: number) {
+  let head = new Uint8Array(0);
+  let total = 0;
+  let headDone = false;
+  let want: number | null = null; // head + body bytes, once the head says
+  let chunked = false;
+  const tail = new Uint8Array(LAST_CHUNK.length); // the last bytes of a chunked body
+  for (;;) {
+    const io = await sock.recv(65536, remaining(deadline));
+    if (!io.ok) return { head, end: io.timedOut ? "timeout" : "error" };
+    if (io.data.length === 0) return { head, end: "eof" };
+    total += io.data.length;
+    if (!headDone) {
+      const take = io.data.subarray(0, MAX_HEAD_BYTES - head.length);
+      const next = new Uint8Array(head.length + take.length);
+      next.set(head);
+      next.set(take, head.length);
+      head = next;
+      const end = headEnd(head);
+      if (end >= 0) {
+        headDone = true;
+        const body = expectedBodyLength(head);
+        if (body === CHUNKED) chunked = true;
+        else if (body !== null) want = end + body;
+        head = head.subarray(0, end);
+      }
+    }
+    if (want !== null && total >= want) return { head, end: "complete" };
+    if (chunked) {
+      // slide the tail window over the new bytes (a chunk may end in any read)
+      const d = io.data;
+      const k = Math.min(d.length, tail.length);
+      tail.copyWithin(0, k);
+      tail.set(d.subarray(d.length - k), tail.length - k);
+      if (tail.every((b, i) => b === LAST_CHUNK[i])) return { head, end: "complete" };
+    }
+    if (total >= MAX_RESPONSE_BYTES || (!headDone && head.length >= MAX_HEAD_BYTES)) {
+      return { head, end: "full" };
+    }
   }
 }
 

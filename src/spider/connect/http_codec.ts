@@ -11,6 +11,15 @@ export const USER_AGENT = "PATHspider (https://pathspider.net/)";
 /** Largest response head read before giving up on finding its end. */
 export const MAX_HEAD_BYTES = 16384;
 
+/** `expectedBodyLength` of a chunked body. */
+export const CHUNKED = -1;
+
+/** The end of a chunked body without trailers: the last chunk and the empty line. */
+export const LAST_CHUNK = new TextEncoder().encode("\r\n0\r\n\r\n");
+
+/** Most response bytes read in all: beyond this the helper stops reading and closes. */
+export const MAX_RESPONSE_BYTES = 1 << 20;
+
 /**
  * The `Host:` value for a job, as curl builds it from the URL: the job's `domain`, else the IP
  * (IPv6 in brackets); `:port` only when the port is not the scheme's default.
@@ -74,4 +83,21 @@ export function parseHead(buf: Uint8Array): HttpHead | null {
   const m = /^HTTP\/(\d\.\d) (\d{3})(?: .*)?$/.exec(first);
   if (m === null) return null;
   return { version: m[1], status: Number(m[2]), text };
+}
+
+/**
+ * Body length the head at the start of `buf` announces: 0 for 1xx, 204 and 304 (RFC 9112
+ * §6.3), its Content-Length, `CHUNKED` for a chunked body (it ends with the last-chunk line), or
+ * null when only the peer's end of stream ends the body or the head is not complete.
+ */
+export function expectedBodyLength(buf: Uint8Array): number | null {
+  const end = headEnd(buf);
+  if (end < 0) return null;
+  const head = new TextDecoder("latin1").decode(buf.subarray(0, end));
+  const status = /^HTTP\/\d\.\d (\d{3})/.exec(head);
+  if (status && /^(1\d\d|204|304)$/.test(status[1])) return 0;
+  if (/\ntransfer-encoding:[^\n]*chunked/i.test(head)) return CHUNKED;
+  if (/\ntransfer-encoding:/i.test(head)) return null;
+  const cl = /\ncontent-length:[ \t]*(\d+)[ \t]*\r?\n/i.exec(head);
+  return cl === null ? null : Number(cl[1]);
 }

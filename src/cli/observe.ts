@@ -7,8 +7,9 @@ import type { Command } from "commander";
 import { UserError } from "./fail.ts";
 import { chainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";
-import { pyRecord } from "../observer/pyjson.ts";
+import { NdjsonWriter } from "../observer/pyjson.ts";
 import type { FlowRecord } from "../observer/chain.ts";
+import type { PcapWriter as PcapWriterType } from "../ffi/capture.ts";
 
 /** Options of an observe run (as parsed by commander). */
 export interface ObserveOptions {
@@ -44,25 +45,13 @@ function checkInterface(iface: string): void {
   if ((flags & 1) === 0) throw new UserError(`interface ${iface} is not up; cannot observe on it`);
 }
 
-/** Buffered writer of text lines to a file descriptor (large chunks, partial writes handled). */
-class LineSink {
-  private parts: string[] = [];
-  private bytes = 0;
-  private readonly enc = new TextEncoder();
+/** Writes whole chunks to a file descriptor (partial writes handled); notes a closed pipe. */
+class ByteSink {
   broken = false;
   constructor(private readonly out: Deno.FsFile | typeof Deno.stdout) {}
 
-  add(line: string): void {
-    this.parts.push(line);
-    this.bytes += line.length;
-    if (this.bytes >= 1 << 20) this.flush();
-  }
-
-  flush(): void {
-    if (this.parts.length === 0 || this.broken) return;
-    const data = this.enc.encode(this.parts.join(""));
-    this.parts = [];
-    this.bytes = 0;
+  write(data: Uint8Array): void {
+    if (this.broken) return;
     let off = 0;
     try {
       while (off < data.length) off += this.out.writeSync(data.subarray(off));
@@ -114,7 +103,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
   }
 
   let outFile: Deno.FsFile | undefined;
-  let writer: InstanceType<typeof PcapWriter> | undefined;
+  let writer: PcapWriterType | undefined;
   let stop = false;
   const onSignal = () => {
     stop = true;
@@ -137,9 +126,10 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         throw e;
       }
     }
-    const sink = new LineSink(outFile ?? Deno.stdout);
+    const sink = new ByteSink(outFile ?? Deno.stdout);
+    const out = new NdjsonWriter((bytes) => sink.write(bytes));
     const observer = new Observer(makeChains(chainArgs), {
-      emit: (rec: FlowRecord) => sink.add(pyRecord(rec, observer.floatFields) + "\n"),
+      emit: (rec: FlowRecord) => out.write(rec, observer.floatFields),
     });
     const batch = new PacketBatch();
     try {
@@ -158,7 +148,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         if (n === 0) continue;
         writer?.write(batch);
         observer.push(batch);
-        if (source.live) sink.flush();
+        if (source.live) out.flush();
         if (!source.live && stop) break;
       }
     } catch (e) {
@@ -166,7 +156,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
       throw e;
     }
     observer.flush();
-    sink.flush();
+    out.flush();
     if (!opts.quiet) {
       const c = observer.counters;
       let drops = 0;

@@ -50,6 +50,9 @@ export function pyString(s: string): string {
 
 /** A number as Python's `repr(float(x))`. */
 export function pyFloat(x: number): string {
+  // JavaScript and Python print the same shortest digits in fixed notation in this range
+  const a = x < 0 ? -x : x;
+  if (a >= 1e-4 && a < 1e16) return Number.isInteger(x) ? x + ".0" : "" + x;
   if (x !== x) return "NaN";
   if (x === Infinity) return "Infinity";
   if (x === -Infinity) return "-Infinity";
@@ -107,6 +110,8 @@ export function pyValue(v: unknown, asFloat = false): string {
   return "null";
 }
 
+const keyCache = new Map<string, string>();
+
 /**
  * A flow record (or any object) as one line of `json.dumps`, the values of `floatKeys` printed as
  * Python floats. Keys come out in insertion order, like a Python dict.
@@ -116,9 +121,14 @@ export function pyRecord(rec: Record<string, unknown>, floatKeys: ReadonlySet<st
   let first = true;
   for (const k in rec) {
     const v = rec[k];
+    let key = keyCache.get(k);
+    if (key === undefined) {
+      key = pyString(k) + ": ";
+      keyCache.set(k, key);
+    }
     if (!first) s += ", ";
     first = false;
-    s += pyString(k) + ": ";
+    s += key;
     if (typeof v === "number") {
       s += floatKeys.has(k) || !Number.isInteger(v) ? pyFloat(v) : String(v);
     } else if (typeof v === "boolean") {
@@ -130,4 +140,125 @@ export function pyRecord(rec: Record<string, unknown>, floatKeys: ReadonlySet<st
     }
   }
   return s + "}";
+}
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+/**
+ * Writes flow records as ndjson lines (Python `json.dumps` text) straight into a byte buffer, and
+ * hands full chunks to `sink`: no intermediate strings for keys, integers, booleans or ASCII
+ * strings. Call `flush()` to hand over what is buffered.
+ */
+export class NdjsonWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+  private readonly keys = new Map<string, Uint8Array>();
+  private readonly enc = new TextEncoder();
+
+  /** `sink` receives each chunk (valid only during the call); `chunk` is the buffer size. */
+  constructor(private readonly sink: (bytes: Uint8Array) => void, chunk = 1 << 20) {
+    this.buf = new Uint8Array(chunk);
+  }
+
+  /** Appends one record and a newline. */
+  write(rec: Record<string, unknown>, floatKeys: ReadonlySet<string>): void {
+    if (this.buf.length - this.pos < 4096) this.flush();
+    this.byte(0x7b);
+    let first = true;
+    for (const k in rec) {
+      const v = rec[k];
+      if (!first) {
+        this.byte(0x2c);
+        this.byte(0x20);
+      }
+      first = false;
+      let kb = this.keys.get(k);
+      if (kb === undefined) {
+        kb = this.enc.encode(pyString(k) + ": ");
+        this.keys.set(k, kb);
+      }
+      this.bytes(kb);
+      if (typeof v === "number") {
+        if (floatKeys.has(k) || !Number.isInteger(v)) this.ascii(pyFloat(v));
+        else if (v >= 0 && v <= 0x7fffffff) this.uint(v);
+        else this.ascii(String(v));
+      } else if (typeof v === "boolean") {
+        this.arr(v ? TRUE : FALSE);
+      } else if (v === null || v === undefined) {
+        this.arr(NULL);
+      } else if (typeof v === "string") {
+        this.str(v);
+      } else {
+        this.ascii(pyValue(v));
+      }
+    }
+    this.byte(0x7d);
+    this.byte(0x0a);
+  }
+
+  /** Hands over everything buffered. */
+  flush(): void {
+    if (this.pos === 0) return;
+    this.sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+
+  private byte(b: number): void {
+    if (this.pos >= this.buf.length) this.grow(1);
+    this.buf[this.pos++] = b;
+  }
+
+  private arr(a: number[]): void {
+    if (this.pos + a.length > this.buf.length) this.grow(a.length);
+    for (let i = 0; i < a.length; i++) this.buf[this.pos++] = a[i];
+  }
+
+  private bytes(a: Uint8Array): void {
+    if (this.pos + a.length > this.buf.length) this.grow(a.length);
+    this.buf.set(a, this.pos);
+    this.pos += a.length;
+  }
+
+  /** Writes a string known to be ASCII (every JSON text made by `pyValue` is). */
+  private ascii(s: string): void {
+    if (this.pos + s.length > this.buf.length) this.grow(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
+  private uint(v: number): void {
+    if (this.pos + 10 > this.buf.length) this.grow(10);
+    if (v < 10) {
+      this.buf[this.pos++] = 0x30 + v;
+      return;
+    }
+    let n = 0;
+    for (let t = v; t > 0; t = (t / 10) | 0) n++;
+    let p = this.pos + n;
+    this.pos = p;
+    for (let t = v; t > 0; t = (t / 10) | 0) this.buf[--p] = 0x30 + (t % 10);
+  }
+
+  private str(s: string): void {
+    if (this.pos + s.length + 2 > this.buf.length) this.grow(s.length + 2);
+    const start = this.pos;
+    this.buf[this.pos++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.pos = start;
+        this.ascii(pyString(s));
+        return;
+      }
+      this.buf[this.pos++] = c;
+    }
+    this.buf[this.pos++] = 0x22;
+  }
+
+  private grow(need: number): void {
+    // a single record larger than the buffer: hand over what we have, then enlarge
+    this.flush();
+    if (need > this.buf.length) this.buf = new Uint8Array(need * 2);
+  }
 }

@@ -398,7 +398,7 @@ export class Reactor {
         const n = await symbols().ps_reactor_poll(this.#h, this.#buf, this.#buf.length, 500);
         if (this.#closed) break;
         if (n < 0) {
-          this.#loopError = new SocketError(n, "socket reactor poll failed");
+          // cannot happen short of a broken epoll fd: fail everything pending, refuse new work
           try {
             check(n, "socket reactor poll");
           } catch (e) {

@@ -2,6 +2,7 @@
  * The plugins `measure` offers, in the order `measure --help` lists them. The engine only ever
  * reaches a plugin through this list.
  */
+import { dnsresolvPlugin } from "./dnsresolv.ts";
 import { dscpPlugin } from "./dscp.ts";
 import { ecnPlugin } from "./ecn.ts";
 import { h2Plugin } from "./h2.ts";
@@ -12,6 +13,7 @@ import type { Plugin } from "./plugin.ts";
 
 /** Every registered plugin. */
 export const PLUGINS: readonly Plugin[] = [
+  dnsresolvPlugin,
   dscpPlugin,
   ecnPlugin,
   h2Plugin,

@@ -1,6 +1,7 @@
 /**
- * The settings journal: every system setting `measure` changes (sysctls so far) is written to a
- * journal file with its old value BEFORE it is changed, and put back on every exit path. A run
+ * The settings journal: every system setting `measure` changes (sysctls, and the forge model's
+ * temporary nftables table) is written to a journal file with its old value BEFORE it is
+ * changed, and put back on every exit path. A run
  * killed with SIGKILL leaves its journal behind; the next run finds it (its pid is gone),
  * restores the old values in the network namespace they belong to and says so on stderr.
  *
@@ -26,10 +27,38 @@ export function procSysctl(root = "/proc/sys"): SysctlAccess {
 
 /** One journalled change. */
 export interface JournalEntry {
-  kind: "sysctl";
+  /** A sysctl, or an nftables table (family inet) this run added (the forge model's). */
+  kind: "sysctl" | "nftables";
+  /** Sysctl name, or table name. */
   key: string;
-  /** The value before this run first changed it. */
+  /** The value before this run first changed it ("" for a table: it did not exist). */
   old: string;
+}
+
+/** Runs `nft` with `args` synchronously (so that it works from a signal handler). */
+export type NftRunner = (args: string[]) => void;
+
+/** `nft` through a subprocess; `ns`: run it in that named network namespace. */
+export function nftCommand(ns?: string): NftRunner {
+  return (args) => {
+    const argv = ns === undefined ? ["nft", ...args] : ["ip", "netns", "exec", ns, "nft", ...args];
+    const out = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" })
+      .outputSync();
+    if (!out.success) {
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+      throw new Error(`nft ${args.join(" ")}: ${err}`);
+    }
+  };
+}
+
+/** Deletes an nftables table (family inet) if it is there. */
+function deleteTable(nft: NftRunner, table: string): void {
+  try {
+    nft(["list", "table", "inet", table]);
+  } catch {
+    return; // already gone
+  }
+  nft(["delete", "table", "inet", table]);
 }
 
 /** What a journal file holds. */
@@ -76,6 +105,7 @@ export class SettingsJournal {
     readonly dir: string,
     private readonly sysctl: SysctlAccess,
     private readonly netns: string,
+    private readonly nft: NftRunner = nftCommand(),
   ) {
     this.path = `${dir}/journal-${Deno.pid}.json`;
   }
@@ -85,8 +115,9 @@ export class SettingsJournal {
     dir = journalDir(),
     sysctl: SysctlAccess = procSysctl(),
     netns = currentNetns(),
+    nft: NftRunner = nftCommand(),
   ): SettingsJournal {
-    return new SettingsJournal(dir, sysctl, netns);
+    return new SettingsJournal(dir, sysctl, netns, nft);
   }
 
   /** Changes a sysctl, after journalling its old value (only the first change of a key). */
@@ -98,6 +129,25 @@ export class SettingsJournal {
     }
     this.#restored = false;
     this.sysctl.write(key, value);
+  }
+
+  /**
+   * Adds an nftables table (family inet) named `table` from the rule set `rules` (which must
+   * create exactly that table), after journalling it; `restore` deletes it again.
+   */
+  addNftables(table: string, rules: string): void {
+    if (!this.#entries.some((e) => e.kind === "nftables" && e.key === table)) {
+      this.#entries.push({ kind: "nftables", key: table, old: "" });
+      this.#write();
+    }
+    this.#restored = false;
+    const file = Deno.makeTempFileSync({ prefix: "pathspider-nft-" });
+    try {
+      Deno.writeTextFileSync(file, rules);
+      this.nft(["-f", file]);
+    } finally {
+      Deno.removeSync(file);
+    }
   }
 
   /** Keys changed so far, with their old values. */
@@ -131,7 +181,7 @@ export class SettingsJournal {
    */
   restore(): string[] {
     if (this.#restored) return [];
-    const problems = restoreEntries(this.#entries, this.sysctl);
+    const problems = restoreEntries(this.#entries, this.sysctl, this.nft);
     if (problems.length === 0) {
       try {
         Deno.removeSync(this.path);
@@ -142,11 +192,16 @@ export class SettingsJournal {
   }
 }
 
-function restoreEntries(entries: readonly JournalEntry[], sysctl: SysctlAccess): string[] {
+function restoreEntries(
+  entries: readonly JournalEntry[],
+  sysctl: SysctlAccess,
+  nft: NftRunner,
+): string[] {
   const problems: string[] = [];
   for (const e of [...entries].reverse()) {
     try {
-      if (sysctl.read(e.key) !== e.old) sysctl.write(e.key, e.old);
+      if (e.kind === "nftables") deleteTable(nft, e.key);
+      else if (sysctl.read(e.key) !== e.old) sysctl.write(e.key, e.old);
     } catch (err) {
       problems.push(`could not restore ${e.key}=${e.old}: ${(err as Error).message}`);
     }
@@ -189,6 +244,7 @@ export function recoverStaleJournals(
   dir = journalDir(),
   sysctl: SysctlAccess = procSysctl(),
   netns = currentNetns(),
+  nft: NftRunner = nftCommand(),
 ): number {
   let recovered = 0;
   let names: string[];
@@ -210,13 +266,19 @@ export function recoverStaleJournals(
     if (j.pid === Deno.pid) continue;
     const start = processStart(j.pid);
     if (start !== "" && start === j.pidStart) continue; // still running
-    const what = j.entries.map((e) => `${e.key}=${e.old}`).join(", ");
+    const what = j.entries.map((e) =>
+      e.kind === "nftables" ? `nftables table ${e.key}` : `${e.key}=${e.old}`
+    ).join(", ");
     let access: SysctlAccess | undefined;
+    let nftAccess = nft;
     let where = "";
     if (j.netns === netns) access = sysctl;
     else {
       const ns = namedNetns(j.netns);
-      if (ns !== undefined) access = netnsSysctl(ns), where = ` in network namespace ${ns}`;
+      if (ns !== undefined) {
+        access = netnsSysctl(ns), nftAccess = nftCommand(ns);
+        where = ` in network namespace ${ns}`;
+      }
     }
     if (access === undefined) {
       report(
@@ -226,7 +288,7 @@ export function recoverStaleJournals(
       Deno.removeSync(path);
       continue;
     }
-    const problems = restoreEntries(j.entries, access);
+    const problems = restoreEntries(j.entries, access, nftAccess);
     if (problems.length > 0) {
       for (const p of problems) report(`pathspider: stale journal ${path}: ${p}`);
       continue;

@@ -1,0 +1,112 @@
+/**
+ * The forge model at run time: for each packet of a job, a source port from the reserved
+ * range, the plugin's description turned into bytes, and the bytes handed to the raw sender
+ * (batched with the other workers' packets of the same turn of the event loop).
+ *
+ * Forged TCP would be spoiled by the kernel: no socket owns the forged SYN's port, so the
+ * target's SYN-ACK is answered with a RST, which ends the flow early and tells middleboxes the
+ * connection is gone. A temporary nftables table drops outgoing RSTs from the reserved port
+ * range (and the ICMP port-unreachables the kernel would send for UDP replies to those ports);
+ * the table is a setting of the run, journalled before it is added and deleted on every exit
+ * path (src/spider/journal.ts). The range lies above Linux's default ephemeral range
+ * (32768-60999), so no socket of this or any other program uses it by default.
+ *
+ * @module
+ */
+
+import { CONN_FAILED, CONN_OK, CONN_SKIPPED, type ForgeModel } from "../plugins/plugin.ts";
+import type { Job } from "./feeder.ts";
+import { buildPacket } from "./forgepkt/build.ts";
+
+/** The source ports forged packets use (inclusive). */
+export const FORGE_PORTS = { first: 61000, last: 65535 } as const;
+
+/** What the engine gets back for one forged packet (as a connection helper's result). */
+export type ForgeResult = Record<string, unknown> & { sip: string; sp: number; spdr_state: number };
+
+/** Sends one packet; resolves to 0 or minus errno (`RawSender.queue`). */
+export type PacketSink = (pkt: Uint8Array) => Promise<number>;
+
+/** Hands out source ports of the reserved range in turn. */
+export class PortCycle {
+  #next: number;
+
+  /** Starts at a random port of the range, so that back-to-back runs do not reuse 5-tuples. */
+  constructor(
+    readonly first = FORGE_PORTS.first,
+    readonly last = FORGE_PORTS.last,
+    start?: number,
+  ) {
+    const n = last - first + 1;
+    this.#next = start ?? first + Math.floor(Math.random() * n);
+  }
+
+  /**
+   * The next port. Jobs have distinct targets (the feeder drops duplicate `dip`s), so a port
+   * comes back only after the whole range went round, long after its flow was matched.
+   */
+  next(): number {
+    const p = this.#next;
+    this.#next = p >= this.last ? this.first : p + 1;
+    return p;
+  }
+}
+
+/** Sends a job's forged packet `config` of `model` from `source`. */
+export type ForgeSender = (job: Job, config: number, source: string) => Promise<ForgeResult>;
+
+/** A ForgeSender over a packet sink and a port cycle. Never rejects. */
+export function forgeSender(model: ForgeModel, sink: PacketSink, ports: PortCycle): ForgeSender {
+  return async (job, config, source) => {
+    const sp = ports.next();
+    let pkt: Uint8Array;
+    try {
+      const spec = model.forge(job, config, { addr: source, port: sp });
+      if (spec === null) return { sip: source, sp: 0, spdr_state: CONN_SKIPPED };
+      pkt = buildPacket(spec);
+    } catch (e) {
+      return { sip: source, sp: 0, spdr_state: CONN_FAILED, spdr_error: (e as Error).message };
+    }
+    const status = await sink(pkt);
+    // the original records no state for a forged packet; "sent" is OK here, a refused send
+    // (no route, no such family) FAILED, with its errno
+    if (status === 0) return { sip: source, sp, spdr_state: CONN_OK };
+    return { sip: source, sp, spdr_state: CONN_FAILED, spdr_errno: -status };
+  };
+}
+
+/** A temporary nftables table (family inet): its name and the rule set creating it. */
+export interface NftablesTable {
+  table: string;
+  rules: string;
+}
+
+/** Name of the nftables table of this process's forge run. */
+export function forgeTableName(pid = Deno.pid): string {
+  return `pathspider_forge_${pid}`;
+}
+
+/**
+ * The nftables setting that keeps the kernel from answering replies to forged packets: RSTs
+ * from the reserved ports and ICMP / ICMPv6 port-unreachables quoting a datagram to them are
+ * dropped on output. The offsets of the quoted port assume a quoted header without IPv4
+ * options, which is what targets send back to us.
+ */
+export function forgeFirewall(pid = Deno.pid): NftablesTable {
+  const range = `${FORGE_PORTS.first}-${FORGE_PORTS.last}`;
+  const table = forgeTableName(pid);
+  // ICMP header 8 bytes, quoted IPv4 header 20 (IPv6 40), then the quoted UDP's destination
+  // port at offset 2: bits 240 and 400 of the ICMP message
+  const rules = [
+    `table inet ${table} {`,
+    `  chain output {`,
+    `    type filter hook output priority filter; policy accept;`,
+    `    tcp sport ${range} tcp flags & rst == rst drop`,
+    `    icmp type destination-unreachable icmp code port-unreachable @th,240,16 ${range} drop`,
+    `    icmpv6 type destination-unreachable icmpv6 code port-unreachable @th,400,16 ${range} drop`,
+    `  }`,
+    `}`,
+    "",
+  ].join("\n");
+  return { table, rules };
+}

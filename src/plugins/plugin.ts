@@ -6,6 +6,7 @@
  * options, its model (how the A/B connections are made) and `combineFlows`, which turns the
  * flow records of one job into conditions. The engine (`src/spider/`) knows no plugin by name.
  */
+import type { PacketSpec } from "../spider/forgepkt/build.ts";
 
 /** Connection modes the connection helpers provide (the manual's "Connection Modes"). */
 export type ConnectMode = "tcp" | "http" | "https" | "dnsudp" | "dnstcp";
@@ -83,7 +84,30 @@ export type Model =
   | {
     /** One connection per job; conditions come from the observer and the helper. */
     kind: "single";
-  };
+  }
+  | ForgeModel;
+
+/**
+ * The forge model: per job, `packets` packets are built from descriptions and sent on a raw
+ * socket, each from its own source port (chosen by the engine in a reserved range); the
+ * observer's flows for those ports give the conditions.
+ */
+export interface ForgeModel {
+  kind: "forge";
+  /** Transport of the forged packets: the flows are matched on it. */
+  proto: "tcp" | "udp";
+  /** Packets per job, baseline first. */
+  packets: number;
+  /**
+   * Describes packet `config` of a job sent from `src`, or null when the job cannot be
+   * probed this way (reported as skipped). Throws (one line) on a job it cannot handle.
+   */
+  forge(
+    job: Record<string, unknown> & { dip: string; dp?: number },
+    config: number,
+    src: { addr: string; port: number },
+  ): PacketSpec | null;
+}
 
 /** An extra command-line option of a plugin (added to its subcommand). */
 export interface PluginOption {

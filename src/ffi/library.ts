@@ -4,9 +4,9 @@
  * Lookup: the environment variable `PATHSPIDER_CAPTURE_LIB` if set, else the path relative to this
  * module, `../../capture-ffi/target/release/libpathspider_capture.so`. In a `deno compile`d binary
  * built with `--include capture-ffi/target/release/libpathspider_capture.so`, that relative path
- * points into the embedded file system, which `Deno.dlopen` can open since Deno 2.3
- * (denoland/deno#27068); if it cannot, the library is copied to a temporary file and opened from
- * there.
+ * points into the embedded file system. `Deno.dlopen` of an embedded file works since Deno 2.3
+ * (denoland/deno#27068): the runtime extracts the library to a temporary file and opens that
+ * (deno's cli/rt/file_system.rs). Should that fail, we do the same ourselves.
  *
  * Only `src/ffi/` may use the opened library.
  * @module

@@ -30,6 +30,10 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$A"
 ip netns add "$B"
+# no IPv6 on the link itself: its neighbour discovery would add packets to the count
+for ns in "$A" "$B"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
 ip -n "$A" link add veth-a type veth peer name veth-b netns "$B"
 ip -n "$A" link set veth-a up
 ip -n "$B" link set veth-b up

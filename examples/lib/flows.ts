@@ -39,6 +39,7 @@ export interface TcpFlow {
   requestLen?: number;
   /** number of server data segments */
   segments?: number;
+  /** payload bytes per segment, at most what a 1500-byte MTU allows (the default) */
   segLen?: number;
   /** the SYN is never answered: this many retransmissions follow (1 s, 2 s apart...) */
   unanswered?: number;
@@ -103,7 +104,9 @@ export function tcpFlow(f: TcpFlow): TimedPacket[] {
   });
   cseq += req;
   t += half;
-  const n = f.segments ?? 4, len = f.segLen ?? 1448;
+  // a full segment fills a 1500-byte MTU: IPv6's header is 20 bytes longer than IPv4's
+  const maxSeg = c.length === 16 ? 1428 : 1448;
+  const n = f.segments ?? 4, len = Math.min(f.segLen ?? maxSeg, maxSeg);
   let echo = false, cwr = false;
   for (let i = 0; i < n; i++) {
     const ce = f.ceAt === i;

@@ -34,7 +34,8 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       new Option(
         "--connect <mode>",
         "Type of connection to perform",
-      ).choices(plugin.connectSupported).default(plugin.connectSupported[0]),
+      ).choices([...plugin.connectSupported, ...Object.keys(plugin.connectAliases ?? {})])
+        .default(plugin.connectSupported[0]),
     )
     .option(
       "--timeout <seconds>",
@@ -48,6 +49,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
   }
   if (plugin.helpText) sub.addHelpText("after", plugin.helpText);
   sub.action(async (subOpts: Record<string, unknown>) => {
+    subOpts.connect = plugin.connectAliases?.[String(subOpts.connect)] ?? subOpts.connect;
     const m = measure.opts();
     if (plugin.standalone) {
       // a plugin that makes jobs instead of measuring paths: no interface, no observer

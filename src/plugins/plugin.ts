@@ -136,6 +136,8 @@ export interface Plugin {
   chains: string[];
   /** Supported connection modes; the first is the default. */
   connectSupported: ConnectMode[];
+  /** Other names `--connect` accepts for a mode (e.g. the original's `tcpsyn` for `tcp`). */
+  connectAliases?: Record<string, ConnectMode>;
   /** Extra options of the plugin's subcommand. */
   options: PluginOption[];
   /** Text appended to the plugin's `--help`. */

@@ -1,0 +1,53 @@
+/**
+ * The `udpopts` plugin (forge model; listed in the original's manual, "UDP Options Trailer",
+ * but not shipped in 2.0.1): two DNS queries over UDP per target, forged on a raw socket; the
+ * experiment carries a UDP options surplus area after the DNS message (the IP length exceeds
+ * the UDP length), laid out as RFC 9868 (draft-ietf-tsvwg-udp-options-45) defines it: zero
+ * alignment, the Option Checksum (OCS), then NOP and EOL (the original's later upstream sent
+ * the bare option bytes `01 00`, without OCS). `udpopts.connectivity.*` from whether each
+ * query got a valid DNS response; a job with a flow not observed gets only
+ * `pathspider.not_observed`.
+ *
+ * @module
+ */
+
+import { dnsProbe } from "../spider/forgepkt/probes.ts";
+import { UDP_OPTIONS_SPEC, UDPOPT_EOL, UDPOPT_NOP } from "../spider/forgepkt/udpopts.ts";
+import { VERSION } from "../version.ts";
+import { forgeConnectivity } from "./forge_conditions.ts";
+import type { FlowResult, Plugin } from "./plugin.ts";
+
+/** The options after the OCS in the experiment's surplus area. */
+export const UDPOPTS_OPTIONS = Uint8Array.of(UDPOPT_NOP, UDPOPT_EOL);
+
+/** The `udpopts` plugin. */
+export const udpoptsPlugin: Plugin = {
+  name: "udpopts",
+  description: "UDP Options Trailer",
+  version: VERSION,
+  chains: ["basic", "dns"],
+  connectSupported: ["dnsudp"],
+  options: [],
+  helpText:
+    `\nTwo DNS queries for the job's \`domain\` per target, forged on a raw socket (run as\n` +
+    `root); the experiment carries a UDP options trailer following ${UDP_OPTIONS_SPEC}:\n` +
+    `alignment to 2 bytes, the Option Checksum (OCS), NOP, EOL. While it runs, an nftables\n` +
+    `table drops the kernel's port-unreachables for the replies to the forge ports\n` +
+    `61000-65535; it is journalled and removed on exit.\n`,
+  model: () => ({
+    kind: "forge",
+    proto: "udp",
+    packets: 2,
+    forge: (job, config, src) =>
+      dnsProbe(job, src, {}, config === 1 ? { udpOptions: UDPOPTS_OPTIONS } : {}),
+  }),
+  combineFlows(flows: FlowResult[]): string[] {
+    if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
+    const [base, test] = flows;
+    const conn = forgeConnectivity(
+      base.dns_response_valid === true,
+      test.dns_response_valid === true,
+    );
+    return [`udpopts.connectivity.${conn}`];
+  },
+};

@@ -527,8 +527,12 @@ impl Reactor {
             ));
         }
         let mut g = self.lock();
-        let id = g.next_id;
-        g.next_id = g.next_id.wrapping_add(1).max(1);
+        let mut id = g.next_id;
+        // ids wrap after 2^32 sockets: skip one still open
+        while g.socks.contains_key(&id) {
+            id = id.wrapping_add(1).max(1);
+        }
+        g.next_id = id.wrapping_add(1).max(1);
         let before = g.queue.len();
         let mut s = Sock {
             fd: -1,

@@ -17,14 +17,14 @@ export class BasicChain implements Chain {
   newFlow(rec: FlowRecord, pkt: PacketView): boolean {
     rec.sip = pkt.srcAddr();
     rec.dip = pkt.dstAddr();
-    rec.proto = pkt.proto;
-    // the original takes the ports from UDP first, then TCP; neither: null
-    if (pkt.udpOff >= 0) {
-      rec.sp = pkt.udpSrcPort;
-      rec.dp = pkt.udpDstPort;
-    } else if (pkt.tcpOff >= 0) {
-      rec.sp = pkt.tcpSrcPort;
-      rec.dp = pkt.tcpDstPort;
+    // an IPv6 packet whose extension headers are cut has no known protocol (None)
+    rec.proto = pkt.proto >= 0 ? pkt.proto : null;
+    // the original reads the ports of any TCP or UDP header, even a truncated one
+    const p = pkt.proto;
+    if ((p === 17 || p === 6) && pkt.l4Off >= 0 && pkt.l4Len >= 4) {
+      const b = pkt.buf, o = pkt.l4Off;
+      rec.sp = (b[o] << 8) | b[o + 1];
+      rec.dp = (b[o + 2] << 8) | b[o + 3];
     } else {
       rec.sp = null;
       rec.dp = null;

@@ -79,7 +79,8 @@ export function keyHash(p: PacketView, rev: boolean): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h >>> 0;
+  // small integers stay unboxed in V8
+  return h & 0x3fffffff;
 }
 
 /** A chained hash table of flow entries. */

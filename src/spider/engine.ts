@@ -96,6 +96,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 export class Engine {
   readonly stats: EngineStats = { taken: 0, results: 0, unobserved: 0, failedConnections: 0 };
   #stopping = false;
+  #fatal: Error | undefined;
   #pending = new Set<Promise<void>>();
   #model: Model;
   #mode: ConnectMode;
@@ -141,6 +142,7 @@ export class Engine {
     } finally {
       clearInterval(this.#ticker);
     }
+    if (this.#fatal) throw this.#fatal;
     return this.stats;
   }
 
@@ -234,10 +236,9 @@ export class Engine {
     const done = deferred<void>();
     this.#pending.add(done.promise);
     this.#complete(job, outcomes).catch((e) => {
-      // a plugin bug must not lose the job: write it without conditions
-      console.error(
-        `pathspider: error while completing a job for ${job.dip}: ${(e as Error).message}`,
-      );
+      // the output failed (plugin errors are caught in #complete): nothing more can be written
+      this.#fatal ??= e as Error;
+      this.stop();
     }).finally(() => {
       this.#pending.delete(done.promise);
       done.resolve();

@@ -3,6 +3,7 @@
  * turn of the event loop are written together; `flushSync` empties the buffer at once (used
  * right before a forced exit so that no finished result is lost).
  */
+import { UserError } from "../cli/fail.ts";
 
 /** A line-oriented sink over a file or stdout. */
 export class ResultWriter {
@@ -22,29 +23,52 @@ export class ResultWriter {
     return new ResultWriter(Deno.openSync(path, { write: true, create: true, truncate: true }));
   }
 
-  /** Queues one result. */
+  /** The first write failure (closed pipe, full disk); every later `write` throws it. */
+  error: UserError | undefined;
+
+  /** Queues one result; throws once the output has failed. */
   write(rec: Record<string, unknown>): void {
+    if (this.error) throw this.error;
     this.#buf.push(JSON.stringify(rec) + "\n");
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setTimeout(() => this.flushSync(), 0);
+      // a failure here is kept for the next write: a timer must not throw past the restore
+      setTimeout(() => this.#tryFlush(), 0);
     }
   }
 
-  /** Writes everything queued, now. */
-  flushSync(): void {
-    this.#scheduled = false;
-    if (this.#buf.length === 0) return;
-    const data = this.#enc.encode(this.#buf.join(""));
-    this.lines += this.#buf.length;
-    this.#buf = [];
-    let off = 0;
-    while (off < data.length) off += this.file.writeSync(data.subarray(off));
+  #tryFlush(): void {
+    try {
+      this.flushSync();
+    } catch (e) {
+      this.error ??= e instanceof UserError ? e : new UserError(String(e));
+    }
   }
 
-  /** Flushes and closes (stdout stays open). */
+  /** Writes everything queued, now; throws a UserError when the output fails. */
+  flushSync(): void {
+    this.#scheduled = false;
+    if (this.error) throw this.error;
+    if (this.#buf.length === 0) return;
+    const data = this.#enc.encode(this.#buf.join(""));
+    const n = this.#buf.length;
+    this.#buf = [];
+    try {
+      let off = 0;
+      while (off < data.length) off += this.file.writeSync(data.subarray(off));
+    } catch (e) {
+      this.error = new UserError(`cannot write results: ${(e as Error).message}`);
+      throw this.error;
+    }
+    this.lines += n;
+  }
+
+  /** Flushes and closes (stdout stays open); throws when the last flush fails. */
   close(): void {
-    this.flushSync();
-    if (this.file !== Deno.stdout) (this.file as Deno.FsFile).close();
+    try {
+      this.flushSync();
+    } finally {
+      if (this.file !== Deno.stdout) (this.file as Deno.FsFile).close();
+    }
   }
 }

@@ -145,6 +145,10 @@ export async function runMeasure(
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  // last resorts: an uncaught error or an exit from elsewhere still restores the settings
+  for (const ev of ["error", "unhandledrejection", "unload"]) {
+    globalThis.addEventListener(ev, restore);
+  }
 
   const stopProgress = startProgress({
     done: () => engine.stats.results + feederStats.malformed + feederStats.duplicates,
@@ -152,13 +156,22 @@ export async function runMeasure(
     failures: () => engine.stats.failedConnections,
   }, !o.quiet && Deno.stderr.isTerminal());
 
+  let outError: unknown;
   try {
     await engine.run();
   } finally {
     stopProgress();
-    out.close();
+    // settings first: nothing that can fail below may keep them from being restored
     restore();
+    try {
+      out.close();
+    } catch (e) {
+      outError = e;
+    }
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    for (const ev of ["error", "unhandledrejection", "unload"]) {
+      globalThis.removeEventListener(ev, restore);
+    }
     await jobs.return(undefined).catch(() => {});
     try {
       input?.close();
@@ -166,6 +179,7 @@ export async function runMeasure(
     await observation.stop();
     deps.close?.();
   }
+  if (outError !== undefined) throw outError;
   const s = engine.stats;
   say(
     `pathspider: ${s.taken} jobs, ${s.results} results, ` +

@@ -10,3 +10,5 @@ if [ -f bench/live.sh ]; then
   echo "=== observe: live capture on a veth ===" >&2
   bash bench/live.sh
 fi
+echo "=== measure ecn on an Internet-like testbed ===" >&2
+.tools/bin/deno run -A bench/measure.ts "${BENCH_TARGETS:-1000}"

@@ -1,0 +1,133 @@
+/**
+ * Measure benchmark on an Internet-like testbed: N targets (default 1000, each over IPv4 and
+ * IPv6) behind a router that delays each target's path by 10-300 ms, keeps 5% of them silent
+ * and plays a few ECN middleboxes. Runs `measure ecn` with ours and with the original PATHspider
+ * (each with its default worker count, then both with 100 workers unless QUICK=1), and reports
+ * wall time, jobs/s, CPU, peak RSS and how often both give the same conditions for a job.
+ *   deno run -A bench/measure.ts [N]       results in bench/out/measure.{txt,json}; needs root
+ *
+ * @module
+ */
+import { cleanupStale, Testbed } from "../tests/e2e/lib/testbed.ts";
+import type { Behaviour } from "../tests/e2e/lib/behaviours.ts";
+import { rng } from "../examples/lib/synth.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const OUT = `${ROOT}bench/out`;
+const PEER = Deno.env.get("PEER") ?? `${ROOT}../shared/peer/pspdr-peer`;
+const N = Number(Deno.args[0] ?? 1000);
+const PREFIX = "psbm";
+
+const rand = rng(7);
+const targets = Array.from({ length: N }, (_, i) => {
+  const x = rand();
+  const behaviour: Behaviour[] = x < 0.05
+    ? ["offline"]
+    : x < 0.10
+    ? ["drop-ecn-syn"]
+    : x < 0.13
+    ? ["clear-ect-rev"]
+    : x < 0.15
+    ? ["set-ce"]
+    : ["clean"];
+  return { name: `t${i}`, delayMs: Math.round(10 + rand() * 290), behaviour };
+});
+
+interface Run {
+  tool: string;
+  workers: string;
+  wall: number;
+  cpu: number;
+  rssMiB: number;
+  results: Map<string, string>;
+  summary: string;
+}
+
+async function measure(tb: Testbed, tool: string, argv: string[], jobs: string): Promise<Run> {
+  const timeFile = `${OUT}/measure-time.txt`;
+  const w = argv.includes("-w") ? argv[argv.indexOf("-w") + 1] : "default";
+  // the original only notices the end of its input when a packet arrives: keep a little traffic
+  const pinger = tb.spawn(["ping", "-q", "-i", "0.2", "198.18.0.1"]);
+  const r = await tb.exec(
+    ["/usr/bin/time", "-f", "%e %U %S %M", "-o", timeFile, ...argv],
+    tb.clientNs,
+    { stdin: jobs, timeoutMs: 1_200_000 },
+  );
+  await pinger.stop("SIGINT");
+  const [wall, user, sys, rss] = (await Deno.readTextFile(timeFile)).trim().split("\n").pop()!
+    .split(" ").map(Number);
+  const results = new Map<string, string>();
+  for (const line of r.stdout.split("\n").filter(Boolean)) {
+    const j = JSON.parse(line);
+    results.set(`${j.dip} ${j.dp}`, [...(j.conditions ?? [])].sort().join(" "));
+  }
+  await Deno.writeTextFile(`${OUT}/measure-${tool}-w${w}.ndjson`, r.stdout);
+  const summary = r.stderr.trim().split("\n").filter((l) => !/^INFO|^DEBUG|^WARNING/.test(l))
+    .pop() ?? "";
+  return { tool, workers: w, wall, cpu: user + sys, rssMiB: rss / 1024, results, summary };
+}
+
+await Deno.mkdir(OUT, { recursive: true });
+await cleanupStale(PREFIX);
+console.error(`bench: building a testbed of ${N} targets (delays 10-300 ms, 5% silent)`);
+const tb = await Testbed.create({ prefix: PREFIX, targets, servers: ["http"] });
+const runs: Run[] = [];
+try {
+  const jobs = tb.targets.flatMap((t) =>
+    [t.v4, t.v6].map((dip) =>
+      JSON.stringify({ dip, dp: 80, domain: t.domain })
+    )
+  ).join("\n") + "\n";
+  const ours = [`${ROOT}bin/pathspider`, "measure", "-i", tb.clientIface];
+  const orig = [PEER, "measure", "-i", tb.clientIface];
+  const plans: [string, string[]][] = [
+    ["ours", [...ours, "ecn"]],
+    ["original", [...orig, "ecn"]],
+  ];
+  if (!Deno.env.get("QUICK")) {
+    plans.push(["ours", [...ours, "-w", "100", "ecn"]]);
+    plans.push(["original", [...orig, "-w", "100", "ecn"]]);
+  }
+  for (const [tool, argv] of plans) {
+    if (tool === "original" && !(await Deno.stat(PEER).catch(() => null))) continue;
+    console.error(`bench: ${argv.join(" ")} < ${N * 2} jobs`);
+    runs.push(await measure(tb, tool, argv, jobs));
+  }
+} finally {
+  await tb.destroy();
+}
+
+const jobsN = N * 2;
+const lines = [
+  `measure ecn, ${jobsN} jobs (${N} targets x IPv4/IPv6), delays 10-300 ms, 5% silent`,
+  `${"tool".padEnd(10)} ${"workers".padEnd(8)} ${"wall".padStart(8)} ${"jobs/s".padStart(8)} ${
+    "cpu".padStart(8)
+  } ${"rss MiB".padStart(8)} ${"results".padStart(8)}`,
+  ...runs.map((r) =>
+    `${r.tool.padEnd(10)} ${r.workers.padEnd(8)} ${r.wall.toFixed(1).padStart(7)}s ${
+      (jobsN / r.wall).toFixed(1).padStart(8)
+    } ${r.cpu.toFixed(1).padStart(7)}s ${r.rssMiB.toFixed(0).padStart(8)} ${
+      String(r.results.size).padStart(8)
+    }`
+  ),
+];
+for (const w of new Set(runs.map((r) => r.workers))) {
+  const a = runs.find((r) => r.tool === "ours" && r.workers === w);
+  const b = runs.find((r) => r.tool === "original" && r.workers === w);
+  if (!a || !b) continue;
+  let same = 0;
+  for (const [k, v] of a.results) if (b.results.get(k) === v) same++;
+  lines.push(
+    `workers ${w}: same conditions for ${same}/${jobsN} jobs; ours ${
+      (b.wall / a.wall).toFixed(1)
+    }x the original's speed`,
+  );
+}
+for (const r of runs) lines.push(`${r.tool} (${r.workers}): ${r.summary}`);
+const text = lines.join("\n") + "\n";
+await Deno.writeTextFile(`${OUT}/measure.txt`, text);
+await Deno.writeTextFile(
+  `${OUT}/measure.json`,
+  JSON.stringify(runs.map((r) => ({ ...r, results: r.results.size })), null, 2),
+);
+console.log(text);

@@ -33,8 +33,8 @@ export class PortCycle {
 
   /** Starts at a random port of the range, so that back-to-back runs do not reuse 5-tuples. */
   constructor(
-    readonly first = FORGE_PORTS.first,
-    readonly last = FORGE_PORTS.last,
+    readonly first: number = FORGE_PORTS.first,
+    readonly last: number = FORGE_PORTS.last,
     start?: number,
   ) {
     const n = last - first + 1;

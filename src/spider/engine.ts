@@ -75,6 +75,8 @@ export interface EngineOptions {
   jobs: AsyncIterator<FedJob>;
   write: (result: Record<string, unknown>) => void;
   connect: Connector;
+  /** Sends a job's forged packet (forge model only; src/spider/forge.ts). */
+  forge?: (job: Job, config: number, source: string) => Promise<ConnResult>;
   apply: SettingApplier;
   source: SourceAddresses;
   merger: Merger;
@@ -107,7 +109,9 @@ export class Engine {
   constructor(private readonly o: EngineOptions) {
     this.#model = o.plugin.model(o.args);
     this.#mode = o.args.connect;
-    this.#proto = this.#mode === "dnsudp" ? 17 : 6;
+    const m = this.#model;
+    if (m.kind === "forge") this.#proto = m.proto === "udp" ? 17 : 6;
+    else this.#proto = this.#mode === "dnsudp" ? 17 : 6;
     this.#timeout = o.args.timeout;
   }
 
@@ -134,7 +138,11 @@ export class Engine {
       if (m.kind === "sync") await this.#runSync(m.configurations);
       else {
         if (m.kind === "desync" && m.settings) this.#configure(m.settings);
-        const conns = m.kind === "desync" ? m.connections : [{}];
+        const conns = m.kind === "desync"
+          ? m.connections
+          : m.kind === "forge"
+          ? Array.from({ length: m.packets }, () => ({}))
+          : [{}];
         const workers = Array.from({ length: this.o.workers }, () => this.#desyncWorker(conns));
         await Promise.all(workers);
       }
@@ -219,7 +227,9 @@ export class Engine {
       });
       try {
         conn = await Promise.race([
-          this.o.connect(this.#mode, job, { ...opts, source, timeout: this.#timeout }),
+          this.#model.kind === "forge"
+            ? this.#forge(job, config, source)
+            : this.o.connect(this.#mode, job, { ...opts, source, timeout: this.#timeout }),
           late,
         ]);
       } catch (e) {
@@ -229,6 +239,11 @@ export class Engine {
       }
     }
     return { conn, config, start, stop: pyUtcNow() };
+  }
+
+  #forge(job: Job, config: number, source: string): Promise<ConnResult> {
+    if (this.o.forge === undefined) throw new Error("the forge model needs a raw sender");
+    return this.o.forge(job, config, source);
   }
 
   /** Hands a job to the merger; its result is written when its flows are in (or overdue). */

@@ -185,7 +185,7 @@ Deno.test({
         "psH1-tun",
       );
       await must("ip", "-n", NS_A, "link", "set", "psH1-tun", "up");
-      const probe = await startProbe("capture", "psH1-tun", "2000");
+      const probe = await startProbe("capture", "psH1-tun", "3500");
       assert(probe.ready);
       // Nobody answers on the other side of the TUN device: ping fails, its requests are seen.
       await sh(
@@ -225,7 +225,7 @@ Deno.test({
   async fn() {
     try {
       await testbed();
-      const probe = await startProbe("hold", "psH1-va", "3000");
+      const probe = await startProbe("hold", "psH1-va", "5000");
       assert(probe.ready);
       // ~6000 frames of 1442 bytes into a 1 MiB ring nobody reads.
       await must(

@@ -159,6 +159,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a live capture on loopback sees Ethernet frames, each packet out and in",
+  sanitizeResources: false,
+  async fn() {
+    try {
+      await testbed();
+      await must("ip", "-n", NS_A, "link", "set", "lo", "up");
+      const probe = await startProbe("capture", "lo", "3000");
+      assert(probe.ready);
+      await must("ip", "netns", "exec", NS_A, "ping", "-c", "5", "-i", "0.05", "127.0.0.1");
+      const { packets } = await probe.result;
+      const requests = (packets as number[][]).filter((p) => p[5] === 1 && p[7] === 8);
+      assertEquals(requests.length, 10);
+      assertEquals(requests.filter((p) => p[0] === 5).length, 5, "outgoing copies");
+      assertEquals(requests.filter((p) => p[0] === 1).length, 5, "incoming copies");
+      assert(requests.every((p) => p[1] === 1 && p[2] === 98), "Ethernet link type");
+    } finally {
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
   name: "a live capture on a TUN device delivers raw IP packets",
   sanitizeResources: false,
   async fn() {

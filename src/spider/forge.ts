@@ -14,7 +14,16 @@
  * @module
  */
 
-import { CONN_FAILED, CONN_OK, CONN_SKIPPED, type ForgeModel } from "../plugins/plugin.ts";
+import { UserError } from "../cli/fail.ts";
+import { RawSender } from "../ffi/raw.ts";
+import { CaptureError } from "../ffi/status.ts";
+import {
+  CONN_FAILED,
+  CONN_OK,
+  CONN_SKIPPED,
+  type ForgeModel,
+  type Model,
+} from "../plugins/plugin.ts";
 import type { Job } from "./feeder.ts";
 import { buildPacket } from "./forgepkt/build.ts";
 
@@ -109,4 +118,47 @@ export function forgeFirewall(pid = Deno.pid): NftablesTable {
     "",
   ].join("\n");
   return { table, rules };
+}
+
+/** The forge model's resources for one run. */
+export interface ForgeRun {
+  /** Sends a job's packet (the engine's `forge` option). */
+  send: ForgeSender;
+  /** Sends what is queued and closes the raw sockets. */
+  close(): void;
+}
+
+/** Where a forge run keeps its firewall table: the run's settings journal. */
+export interface FirewallJournal {
+  addNftables(table: string, rules: string): void;
+}
+
+/**
+ * Opens what a forge model needs: the raw sender, and the firewall table through `journal`
+ * (journalled first, so that every exit path removes it). Undefined for any other model.
+ * Throws `UserError` (one line) without CAP_NET_RAW or when nftables refuses the table.
+ */
+export function startForge(model: Model, journal: FirewallJournal): ForgeRun | undefined {
+  if (model.kind !== "forge") return undefined;
+  let raw: RawSender;
+  try {
+    raw = RawSender.open();
+  } catch (e) {
+    if (e instanceof CaptureError) throw new UserError(`cannot forge packets: ${e.message}`);
+    throw e;
+  }
+  const fw = forgeFirewall();
+  try {
+    journal.addNftables(fw.table, fw.rules);
+  } catch (e) {
+    raw.close();
+    throw new UserError(
+      `cannot add the nftables table that keeps the kernel from resetting forged connections: ` +
+        (e as Error).message,
+    );
+  }
+  return {
+    send: forgeSender(model, (p) => raw.queue(p), new PortCycle()),
+    close: () => raw.close(),
+  };
 }

@@ -8,6 +8,7 @@ import type { FlowRecord } from "../observer/chain.ts";
 import type { Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine } from "./engine.ts";
 import { countLines, newFeederStats, readJobs } from "./feeder.ts";
+import { type ForgeRun, startForge } from "./forge.ts";
 import { checkInterfaceUp, sourceAddresses } from "./iface.ts";
 import { recoverStaleJournals, SettingsJournal } from "./journal.ts";
 import { Merger } from "./merger.ts";
@@ -104,6 +105,18 @@ export async function runMeasure(
     deps.close?.();
     throw new UserError(`cannot open ${(e as Error).message}`);
   }
+  // the forge model's raw sockets and firewall table (journalled), or nothing
+  let forge: ForgeRun | undefined;
+  try {
+    forge = startForge(o.plugin.model(o.args), journal);
+  } catch (e) {
+    restore();
+    out.close();
+    input?.close();
+    await observation.stop();
+    deps.close?.();
+    throw e;
+  }
   const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
   const feederStats = newFeederStats();
   const jobs = readJobs(input?.readable ?? Deno.stdin.readable, {
@@ -119,6 +132,7 @@ export async function runMeasure(
     jobs,
     write: (r) => out.write(r),
     connect: deps.connect,
+    forge: forge?.send,
     apply,
     source,
     merger,
@@ -161,6 +175,7 @@ export async function runMeasure(
     await engine.run();
   } finally {
     stopProgress();
+    forge?.close();
     // settings first: nothing that can fail below may keep them from being restored
     restore();
     try {

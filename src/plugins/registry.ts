@@ -5,10 +5,13 @@
 import { dnsresolvPlugin } from "./dnsresolv.ts";
 import { dscpPlugin } from "./dscp.ts";
 import { ecnPlugin } from "./ecn.ts";
+import { evilbitPlugin } from "./evilbit.ts";
 import { h2Plugin } from "./h2.ts";
 import { mssPlugin } from "./mss.ts";
 import { tcpoptPlugin } from "./tcpopt.ts";
 import { tfoPlugin } from "./tfo.ts";
+import { udpoptsPlugin } from "./udpopts.ts";
+import { udpzeroPlugin } from "./udpzero.ts";
 import type { Plugin } from "./plugin.ts";
 
 /** Every registered plugin. */
@@ -16,10 +19,13 @@ export const PLUGINS: readonly Plugin[] = [
   dnsresolvPlugin,
   dscpPlugin,
   ecnPlugin,
+  evilbitPlugin,
   h2Plugin,
   mssPlugin,
   tcpoptPlugin,
   tfoPlugin,
+  udpoptsPlugin,
+  udpzeroPlugin,
 ];
 
 /** The plugin called `name`, or undefined. */

@@ -11,8 +11,10 @@ import { DscpChain } from "./dscp.ts";
 import { EcnChain } from "./ecn.ts";
 import { EvilChain } from "./evil.ts";
 import { IcmpChain } from "./icmp.ts";
+import { MssChain } from "./mss.ts";
 import { NoopChain } from "./noop.ts";
 import { TcpChain } from "./tcp.ts";
+import { TfoChain } from "./tfo.ts";
 import { TcpOptChain } from "./tcpopt.ts";
 import { UdpChain } from "./udp.ts";
 
@@ -23,6 +25,7 @@ import { UdpChain } from "./udp.ts";
 export const CHAINS: ReadonlyMap<string, ChainFactory> = new Map<string, ChainFactory>([
   ["icmp", () => new IcmpChain()],
   ["basic", () => new BasicChain()],
+  ["tfo", () => new TfoChain()],
   ["tcp", () => new TcpChain()],
   ["dscp", () => new DscpChain()],
   ["dns", () => new DnsChain()],
@@ -30,12 +33,21 @@ export const CHAINS: ReadonlyMap<string, ChainFactory> = new Map<string, ChainFa
   ["udp", () => new UdpChain()],
   ["evil", () => new EvilChain()],
   ["ecn", () => new EcnChain()],
+  ["mss", () => new MssChain()],
   ["tcpopt", () => new TcpOptChain()],
 ]);
+
+/** Chains that belong to a plugin (the original defines them inside the plugin): not listed. */
+const PLUGIN_CHAINS = new Set(["tcpopt"]);
 
 /** Names of every chain, in listing order. */
 export function chainNames(): string[] {
   return [...CHAINS.keys()];
+}
+
+/** Names `--list-chains` prints: the original's chains, without plugin-private ones. */
+export function listedChainNames(): string[] {
+  return chainNames().filter((n) => !PLUGIN_CHAINS.has(n));
 }
 
 /**

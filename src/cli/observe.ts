@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "./fail.ts";
-import { chainNames, makeChains } from "../chains/registry.ts";
+import { chainNames, listedChainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";
 import { NdjsonWriter } from "../observer/pyjson.ts";
 import type { FlowRecord } from "../observer/chain.ts";
@@ -68,7 +68,7 @@ class ByteSink {
 function listChains(): void {
   // the original's wording and layout
   console.log("The following chains are available:\n");
-  for (const n of chainNames()) console.log(n);
+  for (const n of listedChainNames()) console.log(n);
   console.log("\nSpider safely!");
 }
 

@@ -15,6 +15,7 @@ PKGS=(
   h2o                                     # HTTP/2 (h2c upgrade) target server
   openssl curl bind9-dnsutils             # certificates, traffic and checks
   python3 time                            # /usr/bin/time -v in benches
+  pathspider                              # the sample captures of tests/pcap (golden comparison)
   gcc libc6-dev                           # cargo links the cdylib with cc
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it

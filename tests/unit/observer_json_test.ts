@@ -1,0 +1,90 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { NdjsonWriter, pyFloat, pyRecord, pyString } from "../../src/observer/pyjson.ts";
+
+/** Runs Python's json.dumps on each JSON-encoded argument (floats forced with float()). */
+function python(script: string, input: unknown): string {
+  const path = Deno.makeTempFileSync({ suffix: ".json" });
+  try {
+    Deno.writeTextFileSync(path, JSON.stringify(input));
+    const out = new Deno.Command("python3", {
+      args: ["-c", script.replaceAll("sys.stdin", "open(sys.argv[1])"), path],
+    }).outputSync();
+    return new TextDecoder().decode(out.stdout);
+  } finally {
+    Deno.removeSync(path);
+  }
+}
+
+const FLOATS = [
+  0,
+  1,
+  -1,
+  0.1,
+  1e-4,
+  9.99e-5,
+  1e-5,
+  1.5e-7,
+  123456789.5,
+  1489136540.000001,
+  1489136540.999999,
+  1353690039.425111,
+  1e15,
+  9999999999999998,
+  1e16,
+  1.2345e16,
+  1e21,
+  1e22,
+  2 ** 53,
+  -2.5e-300,
+  5e-324,
+  1.7976931348623157e308,
+  1 / 3,
+  1000.51,
+];
+
+Deno.test("pyFloat prints every float exactly as Python's repr", () => {
+  const want = python(
+    "import json,sys; print('\\n'.join(repr(float(x)) for x in json.load(sys.stdin)))",
+    FLOATS,
+  );
+  assertEquals(FLOATS.map(pyFloat).join("\n") + "\n", want);
+});
+
+Deno.test("pyString escapes like json.dumps with ensure_ascii", () => {
+  const s = ["plain", 'q"b\\s', "\n\r\t\b\f\x01\x1f\x7f", "é€😀", ""];
+  const want = python(
+    "import json,sys; print('\\n'.join(json.dumps(x) for x in json.load(sys.stdin)))",
+    s,
+  );
+  assertEquals(s.map(pyString).join("\n") + "\n", want);
+});
+
+Deno.test("a record serialises like json.dumps, through pyRecord and the ndjson writer", () => {
+  const rec = {
+    pkt_first: 1492539365.0,
+    sip: "fd00::1",
+    proto: null,
+    sp: 38878,
+    big: 4294967295,
+    neg: -3,
+    ok: true,
+    no: false,
+    list: [1, "a", null],
+    name: "caf\u00e9",
+    pkt_last: 1492539365.891873,
+  };
+  const want = python(
+    "import json,sys; d=json.load(sys.stdin); d['pkt_first']=float(d['pkt_first']); print(json.dumps(d))",
+    rec,
+  );
+  const ff = new Set(["pkt_first", "pkt_last"]);
+  assertEquals(pyRecord(rec, ff) + "\n", want);
+  const chunks: Uint8Array[] = [];
+  // a tiny buffer forces records across chunk boundaries
+  const w = new NdjsonWriter((b) => chunks.push(b.slice()), 64);
+  w.write(rec, ff);
+  w.write(rec, ff);
+  w.flush();
+  const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  assertEquals(text, want + want);
+});

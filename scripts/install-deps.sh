@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=(
   nftables iproute2 iputils-ping procps   # namespaces, middlebox rules, sysctls
+  iptables                                # xt_bpf middlebox rule (UDP options drop, forge e2e)
   tcpdump wireshark-common tshark         # reference captures, editcap
   nginx-light                             # http/https target server
   nsd                                     # authoritative DNS server (UDP+TCP, v4+v6) for the testbed

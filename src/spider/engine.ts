@@ -84,6 +84,11 @@ export interface EngineOptions {
   flowWaitMs: number;
   /** Extra time beyond the plugin's timeout before the engine gives up on a helper (ms). */
   connectGraceMs?: number;
+  /**
+   * Called once every connection has ended while results still wait for their flows (e.g. to
+   * flush the observer instead of waiting out its expiry timers).
+   */
+  connectionsDone?: () => Promise<void>;
   /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
   observing: boolean;
 }
@@ -146,6 +151,8 @@ export class Engine {
         const workers = Array.from({ length: this.o.workers }, () => this.#desyncWorker(conns));
         await Promise.all(workers);
       }
+      // no connection is left: the observer may hand over the flows it still holds
+      if (this.#pending.size > 0) await this.o.connectionsDone?.();
       while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     } finally {
       clearInterval(this.#ticker);

@@ -12,6 +12,13 @@ import { CONNECT_HELPERS } from "./connect/mod.ts";
 import type { Connector } from "./engine.ts";
 import type { LiveObservation, MeasureDeps } from "./run.ts";
 
+/**
+ * Kernel ring size. The ring hands over a block after 10 ms even when it is nearly empty, so its
+ * block count is what bounds how long the event loop may be busy elsewhere (500 workers
+ * completing connections) before the kernel drops packets: 256 blocks of 1 MiB are 2.5 s.
+ */
+const RING_MIB = 256;
+
 /** How long one wait for packets may last before the loop checks the clock and stopping (ms). */
 const POLL_MS = 100;
 
@@ -42,7 +49,7 @@ export function observeLive(
 ): LiveObservation {
   let src: CaptureSource;
   try {
-    src = CaptureSource.openLive(iface, { filter: "ip" });
+    src = CaptureSource.openLive(iface, { filter: "ip", ringMiB: RING_MIB });
   } catch (e) {
     if (e instanceof CaptureError) {
       if (e.code === Status.NOT_PERMITTED) {
@@ -86,6 +93,9 @@ export function observeLive(
         } catch { /* closed */ }
         src.close();
       }
+    },
+    flush() {
+      observer.flush();
     },
     drops() {
       if (!running) return dropped;

@@ -21,6 +21,8 @@ export interface LiveObservation {
   stop(): Promise<void>;
   /** Packets the kernel dropped so far. */
   drops(): number;
+  /** Hands over every flow the observer holds now (at the end, instead of its expiry timers). */
+  flush(): void;
 }
 
 /** Starts observing `iface` with `chains`, handing each finished flow to `onFlow`. */
@@ -57,6 +59,9 @@ export interface MeasureDeps {
   /** Releases what the components hold (sockets). */
   close?: () => void;
 }
+
+/** How long after the last connection ended the observer is flushed (ms). */
+const FLUSH_GRACE_MS = 1000;
 
 /** Exit status after SIGINT / SIGTERM (128 + signal number). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -137,6 +142,11 @@ export async function runMeasure(
     source,
     merger,
     flowWaitMs: flowWaitMs(timeouts),
+    // a last moment for late packets (final ACKs, RSTs), then no need to wait for expiry
+    connectionsDone: async () => {
+      await new Promise((r) => setTimeout(r, FLUSH_GRACE_MS));
+      observation.flush();
+    },
     observing: true,
   });
 

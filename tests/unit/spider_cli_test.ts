@@ -60,3 +60,28 @@ Deno.test("measure on a missing interface is one clear line", async () => {
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim(), "pathspider: interface psnoiface0 does not exist");
 });
+
+Deno.test("measure without CAP_NET_RAW/CAP_NET_ADMIN is one clear line", async () => {
+  const p = new Deno.Command("setpriv", {
+    args: [
+      "--bounding-set",
+      "-net_raw,-net_admin",
+      "--inh-caps",
+      "-net_raw,-net_admin",
+      bin,
+      "measure",
+      "-i",
+      "lo",
+      "ecn",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await p.output();
+  assert.equal(out.code, 1);
+  assert.equal(
+    new TextDecoder().decode(out.stderr).trim(),
+    "pathspider: capturing on lo needs CAP_NET_RAW and CAP_NET_ADMIN (run as root)",
+  );
+});

@@ -104,6 +104,8 @@ export class Engine {
   readonly stats: EngineStats = { taken: 0, results: 0, unobserved: 0, failedConnections: 0 };
   #stopping = false;
   #fatal: Error | undefined;
+  /** Resolves on stop(): a worker waiting for input (a quiet stdin) must not hold the run. */
+  #stopped = deferred<null>();
   #pending = new Set<Promise<void>>();
   #model: Model;
   #mode: ConnectMode;
@@ -123,6 +125,7 @@ export class Engine {
   /** Stop taking new jobs; jobs in flight still finish and are written. */
   stop(): void {
     this.#stopping = true;
+    this.#stopped.resolve(null);
   }
 
   /** True once `stop()` was called. */
@@ -163,8 +166,9 @@ export class Engine {
 
   async #next(): Promise<FedJob | null> {
     if (this.#stopping) return null;
-    const r = await this.o.jobs.next();
-    if (r.done || this.#stopping && r.value === undefined) return null;
+    const r = await Promise.race([this.o.jobs.next(), this.#stopped.promise]);
+    // a job read after stop() is dropped before it was taken: it gives no result
+    if (r === null || r.done || this.#stopping) return null;
     this.stats.taken++;
     return r.value;
   }

@@ -102,13 +102,15 @@ export async function runMeasure(
 
   let out: ResultWriter;
   let input: Deno.FsFile | undefined;
+  let opening = o.output;
   try {
     out = ResultWriter.open(o.output);
+    opening = o.input;
     input = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
   } catch (e) {
     await observation.stop();
     deps.close?.();
-    throw new UserError(`cannot open ${(e as Error).message}`);
+    throw new UserError(`cannot open ${opening}: ${(e as Error).message}`);
   }
   // the forge model's raw sockets and firewall table (journalled), or nothing
   let forge: ForgeRun | undefined;
@@ -161,9 +163,11 @@ export async function runMeasure(
       engine.stop();
       return;
     }
-    // second signal: write what is finished, restore settings, go
-    out.flushSync();
+    // second signal: restore settings, write what is finished, go
     restore();
+    try {
+      out.flushSync();
+    } catch { /* the output is gone: nothing more to save */ }
     say(`pathspider: ${sig} again: stopped at once, ${engine.inFlight} jobs in flight dropped`);
     Deno.exit(SIGNAL_EXIT[signalled]);
   };
@@ -197,7 +201,9 @@ export async function runMeasure(
     for (const ev of ["error", "unhandledrejection", "unload"]) {
       globalThis.removeEventListener(ev, restore);
     }
-    await jobs.return(undefined).catch(() => {});
+    // not awaited: after a signal a read of a quiet stdin may still be pending, and return()
+    // would wait for it
+    jobs.return(undefined).catch(() => {});
     try {
       input?.close();
     } catch { /* the stream closed it at its end */ }

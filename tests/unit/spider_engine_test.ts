@@ -170,3 +170,24 @@ Deno.test("a job of a family the interface has no address for fails like the ori
   assertEquals((results[0].conditions as string[])[0], "ecn.connectivity.offline");
   assertEquals(results[0].sip, null);
 });
+
+Deno.test("stop() ends a run whose input is quiet (a pipe with no more lines)", async () => {
+  let first = true;
+  const quiet = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (first) {
+        first = false;
+        c.enqueue(new TextEncoder().encode('{"dip":"198.18.0.1"}\n'));
+        return;
+      }
+      return new Promise(() => {}); // never another byte
+    },
+  });
+  const { engine, results } = setup({ n: 0, jobs: readJobs(quiet, { warn: () => {} }) });
+  const run = engine.run();
+  await new Promise((r) => setTimeout(r, 50));
+  engine.stop();
+  const stats = await run;
+  assertEquals(stats.taken, 1);
+  assertEquals(results.length, 1);
+});

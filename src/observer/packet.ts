@@ -33,10 +33,14 @@ export class PacketView {
   /** A DataView over the whole of `buf` (big-endian reads need `false`/default endianness). */
   dv: DataView = new DataView(EMPTY.buffer);
 
+  // Fields that can hold values beyond V8's small integers start as -0 (a double), so that their
+  // representation is a double from the start: a later change of representation would
+  // invalidate every piece of optimised code that saw this object (a "wrong map" deopt).
+
   /** Packet clock in seconds (float), the value the original stores as `pkt_first`/`pkt_last`. */
-  seconds = 0;
+  seconds = -0;
   /** Integral seconds of the capture timestamp. */
-  tsSec = 0;
+  tsSec = -0;
   /** Nanoseconds part of the capture timestamp. */
   tsNsec = 0;
   /** Length of the frame on the wire. */
@@ -117,23 +121,23 @@ export class PacketView {
   l4Len = 0;
 
   // ---- flow key, filled by the parser for the observer (not for chains) ----
-  /** Key address words: source (a0..a3) and destination (b0..b3); IPv4 uses a0/b0 only. */
-  ka0 = 0;
-  ka1 = 0;
-  ka2 = 0;
-  ka3 = 0;
-  kb0 = 0;
-  kb1 = 0;
-  kb2 = 0;
-  kb3 = 0;
+  /** Key address words (int32): source (a0..a3) and destination (b0..b3); IPv4 uses a0/b0. */
+  ka0 = -0;
+  ka1 = -0;
+  ka2 = -0;
+  ka3 = -0;
+  kb0 = -0;
+  kb1 = -0;
+  kb2 = -0;
+  kb3 = -0;
   /** Protocol byte of the key: IPv4 protocol field; IPv6 the raw next-header byte (as the original). */
   kProto = 0;
   /** Number of port bytes in the key (0..4: the original slices `payload[0:4]`). */
   kPortLen = 0;
   /** Port bytes in the order of the packet (big-endian packed). */
-  kPorts = 0;
+  kPorts = -0;
   /** Port bytes of the reverse key (the original's `payload[2:4] + payload[0:2]`). */
-  kRevPorts = 0;
+  kRevPorts = -0;
   /** True when the key comes from an ICMP quotation (forward and reverse keys swap). */
   kQuoted = false;
 
@@ -204,8 +208,8 @@ export class PacketView {
     this.l4Off = -1;
     this.l4Len = 0;
     this.kPortLen = 0;
-    this.kPorts = 0;
-    this.kRevPorts = 0;
+    this.kPorts = -0;
+    this.kRevPorts = -0;
     this.kQuoted = false;
     this.tcpOff = -1;
     this.tcpFlags = 0;

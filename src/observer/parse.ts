@@ -157,8 +157,8 @@ function parseIp4(
     const qFrag = ((buf[q + 6] << 8) | buf[q + 7]) & 0x1fff;
     const qHasPayload = qFrag === 0 && qihl <= qlen;
     if (qHasPayload) pkt.quoteL4Off = q + qihl;
-    pkt.ka0 = dv.getUint32(q + 12);
-    pkt.kb0 = dv.getUint32(q + 16);
+    pkt.ka0 = dv.getInt32(q + 12);
+    pkt.kb0 = dv.getInt32(q + 16);
     pkt.ka1 =
       pkt.ka2 =
       pkt.ka3 =
@@ -175,8 +175,8 @@ function parseIp4(
     return status;
   }
 
-  pkt.ka0 = dv.getUint32(off + 12);
-  pkt.kb0 = dv.getUint32(off + 16);
+  pkt.ka0 = dv.getInt32(off + 12);
+  pkt.kb0 = dv.getInt32(off + 16);
   pkt.ka1 =
     pkt.ka2 =
     pkt.ka3 =
@@ -272,14 +272,14 @@ function parseIp6(
 }
 
 function setKey6(pkt: PacketView, dv: DataView, off: number): void {
-  pkt.ka0 = dv.getUint32(off + 8);
-  pkt.ka1 = dv.getUint32(off + 12);
-  pkt.ka2 = dv.getUint32(off + 16);
-  pkt.ka3 = dv.getUint32(off + 20);
-  pkt.kb0 = dv.getUint32(off + 24);
-  pkt.kb1 = dv.getUint32(off + 28);
-  pkt.kb2 = dv.getUint32(off + 32);
-  pkt.kb3 = dv.getUint32(off + 36);
+  pkt.ka0 = dv.getInt32(off + 8);
+  pkt.ka1 = dv.getInt32(off + 12);
+  pkt.ka2 = dv.getInt32(off + 16);
+  pkt.ka3 = dv.getInt32(off + 20);
+  pkt.kb0 = dv.getInt32(off + 24);
+  pkt.kb1 = dv.getInt32(off + 28);
+  pkt.kb2 = dv.getInt32(off + 32);
+  pkt.kb3 = dv.getInt32(off + 36);
 }
 
 /** Port bytes of the key: `payload[0:4]` forward, `payload[2:4] + payload[0:2]` reverse. */
@@ -288,8 +288,8 @@ function keyPorts(pkt: PacketView, buf: Uint8Array, p: number, end: number): voi
   pkt.kPortLen = n;
   switch (n) {
     case 4:
-      pkt.kPorts = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
-      pkt.kRevPorts = ((buf[p + 2] << 24) | (buf[p + 3] << 16) | (buf[p] << 8) | buf[p + 1]) >>> 0;
+      pkt.kPorts = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
+      pkt.kRevPorts = (buf[p + 2] << 24) | (buf[p + 3] << 16) | (buf[p] << 8) | buf[p + 1];
       break;
     case 3:
       pkt.kPorts = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
@@ -303,7 +303,7 @@ function keyPorts(pkt: PacketView, buf: Uint8Array, p: number, end: number): voi
       break;
     default:
       pkt.kPortLen = 0;
-      pkt.kPorts = pkt.kRevPorts = 0;
+      pkt.kPorts = pkt.kRevPorts = -0;
   }
 }
 

@@ -90,7 +90,7 @@ export function splitCsvRow(line: string): string[] {
 function csvJob(row: string[]): Record<string, unknown> | string {
   switch (row.length) {
     case 2:
-      return "a 2-column row (rank, domain) has no dip: resolve it first (pathspider filter)";
+      return "a 2-column row (rank, domain) has no dip: resolve it first (pathspider measure --csv-input dnsresolv)";
     case 3:
       return { dip: row[0], dp: row[1], domain: row[2] };
     case 4:

@@ -142,6 +142,11 @@ export function pyRecord(rec: Record<string, unknown>, floatKeys: ReadonlySet<st
   return s + "}";
 }
 
+/** A key as written (`"name": `) and whether its values are floats. */
+class KeyBytes {
+  constructor(readonly bytes: Uint8Array, readonly float: boolean) {}
+}
+
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
@@ -154,7 +159,7 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 export class NdjsonWriter {
   private buf: Uint8Array;
   private pos = 0;
-  private readonly keys = new Map<string, Uint8Array>();
+  private readonly keys = new Map<string, KeyBytes>();
   private readonly enc = new TextEncoder();
 
   /** `sink` receives each chunk (valid only during the call); `chunk` is the buffer size. */
@@ -162,7 +167,10 @@ export class NdjsonWriter {
     this.buf = new Uint8Array(chunk);
   }
 
-  /** Appends one record and a newline. */
+  /**
+   * Appends one record and a newline. `floatKeys` names the fields printed as Python floats; a
+   * writer remembers, per key, what the set said the first time it saw the key.
+   */
   write(rec: Record<string, unknown>, floatKeys: ReadonlySet<string>): void {
     if (this.buf.length - this.pos < 4096) this.flush();
     this.byte(0x7b);
@@ -174,14 +182,14 @@ export class NdjsonWriter {
         this.byte(0x20);
       }
       first = false;
-      let kb = this.keys.get(k);
-      if (kb === undefined) {
-        kb = this.enc.encode(pyString(k) + ": ");
-        this.keys.set(k, kb);
+      let key = this.keys.get(k);
+      if (key === undefined) {
+        key = new KeyBytes(this.enc.encode(pyString(k) + ": "), floatKeys.has(k));
+        this.keys.set(k, key);
       }
-      this.bytes(kb);
+      this.bytes(key.bytes);
       if (typeof v === "number") {
-        if (floatKeys.has(k) || !Number.isInteger(v)) this.ascii(pyFloat(v));
+        if (key.float || !Number.isInteger(v)) this.ascii(pyFloat(v));
         else if (v >= 0 && v <= 0x7fffffff) this.uint(v);
         else this.ascii(String(v));
       } else if (typeof v === "boolean") {
@@ -217,8 +225,11 @@ export class NdjsonWriter {
 
   private bytes(a: Uint8Array): void {
     if (this.pos + a.length > this.buf.length) this.grow(a.length);
-    this.buf.set(a, this.pos);
-    this.pos += a.length;
+    // keys are short: a loop beats a call to TypedArray.prototype.set
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < a.length; i++) b[p++] = a[i];
+    this.pos = p;
   }
 
   /** Writes a string known to be ASCII (every JSON text made by `pyValue` is). */

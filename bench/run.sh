@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark, results in bench/out/. Never part of `make test`.
+# `make bench`: every benchmark, results in bench/out/. Never part of `make test`. Needs root.
+#   BENCH_RUNS (observe repetitions, 3), BENCH_TARGETS (measure/forge targets, 1000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+DENO=.tools/bin/deno
 mkdir -p bench/out
 echo "=== observe: capture file ===" >&2
 bash bench/observe.sh "${BENCH_RUNS:-3}"
-if [ -f bench/live.sh ]; then
-  echo "=== observe: live capture on a veth ===" >&2
-  bash bench/live.sh
-fi
+echo "=== observe: live capture on a veth ===" >&2
+bash bench/live.sh
+echo "=== capture-file read speed (FFI wrapper, no parsing) ===" >&2
+"$DENO" run -A bench/capture_read.ts bench/out/mixed.pcap 5
+echo "=== connection helpers: http connections/s in the testbed ===" >&2
+"$DENO" run -A bench/connect_rate.ts http 1000 200
 echo "=== measure ecn on an Internet-like testbed ===" >&2
-.tools/bin/deno run -A bench/measure.ts "${BENCH_TARGETS:-1000}"
+"$DENO" run -A bench/measure.ts "${BENCH_TARGETS:-1000}"
+if [ -f bench/forge.sh ]; then
+  echo "=== forge: measure evilbit/udpzero and raw send rate ===" >&2
+  bash bench/forge.sh "${BENCH_TARGETS:-1000}"
+fi

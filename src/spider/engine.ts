@@ -104,8 +104,11 @@ export class Engine {
   readonly stats: EngineStats = { taken: 0, results: 0, unobserved: 0, failedConnections: 0 };
   #stopping = false;
   #fatal: Error | undefined;
-  /** Resolves on stop(): a worker waiting for input (a quiet stdin) must not hold the run. */
-  #stopped = deferred<null>();
+  /**
+   * Workers waiting for input; stop() releases them, so that a quiet stdin cannot hold the run.
+   * (Not a race against one shared "stopped" promise: that would keep a reaction per job.)
+   */
+  #waiting = new Set<(r: IteratorResult<FedJob> | null) => void>();
   #pending = new Set<Promise<void>>();
   #model: Model;
   #mode: ConnectMode;
@@ -125,7 +128,8 @@ export class Engine {
   /** Stop taking new jobs; jobs in flight still finish and are written. */
   stop(): void {
     this.#stopping = true;
-    this.#stopped.resolve(null);
+    for (const w of this.#waiting) w(null);
+    this.#waiting.clear();
   }
 
   /** True once `stop()` was called. */
@@ -166,7 +170,14 @@ export class Engine {
 
   async #next(): Promise<FedJob | null> {
     if (this.#stopping) return null;
-    const r = await Promise.race([this.o.jobs.next(), this.#stopped.promise]);
+    const r = await new Promise<IteratorResult<FedJob> | null>((resolve, reject) => {
+      this.#waiting.add(resolve);
+      this.o.jobs.next().then((v) => {
+        if (this.#waiting.delete(resolve)) resolve(v);
+      }, (e) => {
+        if (this.#waiting.delete(resolve)) reject(e);
+      });
+    });
     // a job read after stop() is dropped before it was taken: it gives no result
     if (r === null || r.done || this.#stopping) return null;
     this.stats.taken++;

@@ -58,6 +58,8 @@ export const DEFAULT_PORT: Record<ConnectMode, number> = {
 export interface EngineStats {
   /** Jobs taken from the feeder. */
   taken: number;
+  /** Jobs whose connections have all ended (their results may still wait for flows). */
+  measured: number;
   /** Results written. */
   results: number;
   /** Flows that were never observed (connections reported as not observed). */
@@ -101,7 +103,13 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 
 /** A running measurement. `run()` once; `stop()` to stop taking jobs (SIGINT). */
 export class Engine {
-  readonly stats: EngineStats = { taken: 0, results: 0, unobserved: 0, failedConnections: 0 };
+  readonly stats: EngineStats = {
+    taken: 0,
+    measured: 0,
+    results: 0,
+    unobserved: 0,
+    failedConnections: 0,
+  };
   #stopping = false;
   #fatal: Error | undefined;
   /**
@@ -270,6 +278,7 @@ export class Engine {
 
   /** Hands a job to the merger; its result is written when its flows are in (or overdue). */
   #finish(job: Job, outcomes: ConnOutcome[]): void {
+    this.stats.measured++;
     const done = deferred<void>();
     this.#pending.add(done.promise);
     this.#complete(job, outcomes).catch((e) => {

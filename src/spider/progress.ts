@@ -5,7 +5,10 @@
 
 /** What the progress line shows. */
 export interface ProgressSource {
+  /** Jobs measured (or skipped). */
   done(): number;
+  /** Results written. */
+  written(): number;
   total(): number | undefined;
   failures(): number;
 }
@@ -28,9 +31,8 @@ export function startProgress(src: ProgressSource, enabled: boolean): () => void
     const rate = secs > 0 ? done / secs : 0;
     const of = total !== undefined ? `/${total}` : "";
     const left = total !== undefined && rate > 0 ? ` ETA ${eta((total - done) / rate)}` : "";
-    const line = `pathspider: ${done}${of} jobs, ${
-      rate.toFixed(1)
-    }/s${left}, ${src.failures()} failed`;
+    const line = `pathspider: ${done}${of} jobs measured (${src.written()} written), ` +
+      `${rate.toFixed(1)}/s${left}, ${src.failures()} with a failed connection`;
     Deno.stderr.writeSync(enc.encode(`\r${line}\x1b[K`));
   };
   const timer = setInterval(draw, 1000);

@@ -179,7 +179,8 @@ export async function runMeasure(
   }
 
   const stopProgress = startProgress({
-    done: () => engine.stats.results + feederStats.malformed + feederStats.duplicates,
+    done: () => engine.stats.measured + feederStats.malformed + feederStats.duplicates,
+    written: () => engine.stats.results,
     total: () => total,
     failures: () => engine.stats.failedConnections,
   }, !o.quiet && Deno.stderr.isTerminal());

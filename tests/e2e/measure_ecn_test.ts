@@ -153,3 +153,30 @@ Deno.test("measure ecn --output-flows gives both flow records with config and sp
     assert.equal(bf[1].tcp_connected, false);
   });
 });
+
+Deno.test("measure reads the original's CSV rows, warns on bad lines and skips duplicates", async () => {
+  await withTestbed(async (tb) => {
+    const clean = tb.target("clean"), off = tb.target("offline");
+    const csv = [
+      `${clean.v4},80,${clean.domain},1`,
+      `not,a,valid,row,at all`,
+      `${off.v6},80,${off.domain}`,
+      `${clean.v4},8080,${clean.domain},4`,
+    ].join("\n") + "\n";
+    const out = await measure(tb, ["--csv-input", "ecn", "--timeout", "2"], csv);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.results.length, 2);
+    assert.match(out.stderr, /warning: input line 2: /);
+    assert.match(
+      out.stderr,
+      /2 jobs, 2 results, 2 skipped lines \(1 malformed, 1 duplicate targets\)/,
+    );
+    const r = resultOf(out.results, tb, "clean", 4);
+    assert.equal(r.rank, "1");
+    assert.equal(r.dp, 80);
+    assert.deepEqual(r.conditions, CLEAN);
+    assert.deepEqual(resultOf(out.results, tb, "offline", 6).conditions, [
+      "ecn.connectivity.offline",
+    ]);
+  });
+});

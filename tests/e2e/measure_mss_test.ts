@@ -109,3 +109,60 @@ Deno.test("measure mss finds each path's MSS rewriting in every mode", async (t)
     await tb.destroy();
   }
 });
+
+/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
+const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
+const havePeer = (() => {
+  try {
+    return Deno.statSync(PEER).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "measure mss gives the original's conditions on the same paths",
+  ignore: !havePeer,
+  fn: async () => {
+    const tb = await Testbed.create({
+      servers: ["http", "dns"],
+      targets: [
+        { name: "clean" },
+        { name: "clamp" },
+        { name: "strip" },
+        { name: "offline", behaviour: ["offline"] },
+      ],
+    });
+    try {
+      for (const name of ["clamp", "strip"]) {
+        for (const a of [tb.target(name).v4!, tb.target(name).v6!]) {
+          for (const r of RULES[name](a.includes(":") ? "ip6" : "ip", a)) {
+            await run(["nft", "add rule inet testbed forward", r], {
+              ns: tb.routerNs,
+              check: true,
+            });
+          }
+        }
+      }
+      await warmUp(tb);
+      // the original's tcp helper needs a dp; it notices the end of its input only when a
+      // packet arrives, hence the pings (../shared/peer/README.md)
+      const jobs = jobsFor(tb).replaceAll('"name"', '"dp":80,"name"');
+      const ping = tb.spawn(["ping", "-i", "0.2", "-q", NET.routerClient4]);
+      const peer = await run(
+        ["ip", "netns", "exec", tb.clientNs, PEER, "measure", "-i", tb.clientIface, "mss"],
+        { stdin: jobs, timeoutMs: 120_000 },
+      );
+      await ping.stop("SIGTERM", 1_000);
+      assert.equal(peer.code, 0, peer.stderr.slice(-2000));
+      const theirs = peer.stdout.trim().split("\n").map((l) => JSON.parse(l) as Result);
+      const ours = await measure(tb, ["mss", "--timeout", "2"], jobs);
+      assert.equal(ours.code, 0, ours.stderr);
+      const conditions = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.dip, r.conditions]));
+      assert.equal(theirs.length, 8);
+      assert.deepEqual(conditions(ours.results), conditions(theirs));
+    } finally {
+      await tb.destroy();
+    }
+  },
+});

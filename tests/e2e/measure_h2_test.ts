@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { EXTRA_PORTS, startExtraNginx } from "./lib/nginx_extra.ts";
-import { Testbed } from "./lib/testbed.ts";
+import { NET, run, Testbed } from "./lib/testbed.ts";
 import { measure, type Result, warmUp } from "./measure_run.ts";
 
 /** Jobs: every address of `name` on port `dp`, tagged with what should be found. */
@@ -85,4 +85,51 @@ Deno.test("measure h2 tells HTTP/2 servers from HTTP/1.1-only ones, by h2c upgra
   } finally {
     await tb.destroy();
   }
+});
+
+/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
+const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
+const havePeer = (() => {
+  try {
+    return Deno.statSync(PEER).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "measure h2 --connect http gives the original's conditions (h2o, nginx, offline)",
+  ignore: !havePeer,
+  fn: async () => {
+    const tb = await Testbed.create({
+      servers: ["http", "dns", "h2c"],
+      targets: [{ name: "h2o" }, { name: "nginx" }, { name: "off", behaviour: ["offline"] }],
+    });
+    try {
+      await warmUp(tb);
+      const input = jobs(tb, [["h2o", 8080, ""], ["nginx", 80, ""], ["off", 8080, ""]]);
+      // the original notices the end of its input only when a packet arrives
+      const ping = tb.spawn(["ping", "-i", "0.2", "-q", NET.routerClient4]);
+      const peer = await run(
+        ["ip", "netns", "exec", tb.clientNs, PEER, "measure", "-i", tb.clientIface, "h2"],
+        { stdin: input, timeoutMs: 120_000 },
+      );
+      await ping.stop("SIGTERM", 1_000);
+      assert.equal(peer.code, 0, peer.stderr.slice(-2000));
+      const ours = await measure(tb, ["h2", "--timeout", "2"], input);
+      assert.equal(ours.code, 0, ours.stderr);
+      // its failed connections report port 0 and so miss their flows (docs/differences.md,
+      // "failed connections report their real local port"): that count is left out
+      const conditions = (rs: Result[]) =>
+        Object.fromEntries(
+          rs.map((r) => [r.dip, r.conditions?.filter((c) => !c.startsWith("pathspider.missed"))]),
+        );
+      const theirs = peer.stdout.trim().split("\n").map((l) => JSON.parse(l) as Result);
+      assert.equal(theirs.length, 6);
+      assert.deepEqual(conditions(ours.results), conditions(theirs));
+      assert.equal(conditions(ours.results)[tb.target("h2o").v6!]?.[1], "h2.upgrade.success");
+    } finally {
+      await tb.destroy();
+    }
+  },
 });

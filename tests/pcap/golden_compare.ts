@@ -101,7 +101,7 @@ export interface Normaliser {
 export const NORMALISERS: readonly Normaliser[] = [
   {
     id: "idle-bin",
-    section: "Internal `_idle_bin` field in flow records",
+    section: "Observer: no `_idle_bin` in flow records",
     appliesTo: () => true,
     apply(flow) {
       if (flow.values.delete("_idle_bin")) flow.keys = flow.keys.filter((k) => k !== "_idle_bin");
@@ -109,7 +109,7 @@ export const NORMALISERS: readonly Normaliser[] = [
   },
   {
     id: "fin-swap",
-    section: "`tcp_fin_fwd` and `tcp_fin_rev` are swapped",
+    section: "tcp chain: a FIN from the initiator sets `tcp_fin_fwd`",
     appliesTo: (chains) => chains.includes("tcp"),
     apply(flow) {
       const fwd = flow.values.get("tcp_fin_fwd");

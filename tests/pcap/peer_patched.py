@@ -11,6 +11,13 @@ documented in, a section of docs/differences.md:
   tfo-expb-option    "tfo chain: the cookie of experimental option 255"
 
     PSPDR_PATCHES=evil-keeps-flow,tcp-options-stop tests/pcap/peer_patched.py observe -i X basic evil
+
+With --batch it reads jobs from stdin, one JSON object a line ({"uri", "chains", "patches",
+"output", "timeout"}), and runs each in a forked child (pathspider imported once: much faster
+than one process per run), with what `observe` does: the chains in the order given, the observer's
+flows as `json.dumps` lines in "output". It prints one JSON result a line: {"status": "ok" |
+"hang" | "died", "reason"}. "died" is an exception in the observer, which makes the real `observe`
+hang.
 """
 
 import os
@@ -85,7 +92,66 @@ PATCHES = {
     "tfo-expb-option": tfo_expb_option,
 }
 
+def run_job(job):
+    """In a forked child: apply the patches, observe, write the flows; never returns."""
+    import json
+    import traceback
+    try:
+        for name in job["patches"]:
+            PATCHES[name]()
+        from pathspider.base import SHUTDOWN_SENTINEL
+        from pathspider.cmd.observe import chains as loaded
+        from pathspider.observer import Observer
+        chosen = [c for n in job["chains"] for c in loaded if n.lower() + "chain" == c.__name__.lower()]
+        with open(job["output"], "w") as out:
+            class Sink:
+                def put(self, flow):
+                    if flow != SHUTDOWN_SENTINEL:
+                        out.write(json.dumps(flow) + "\n")
+            Observer(job["uri"], chosen).run_flow_enqueuer(Sink())
+        os._exit(0)
+    except BaseException as e:  # noqa: B036  (report whatever killed the observer)
+        traceback.print_exc()
+        with open(job["output"] + ".error", "w") as f:
+            f.write("%s: %s" % (type(e).__name__, e))
+        os._exit(3)
+
+
+def batch():
+    import json
+    import signal
+    import time
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            run_job(job)
+        deadline = time.monotonic() + job["timeout"]
+        status = None
+        while status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = "ok" if os.waitstatus_to_exitcode(code) == 0 else "died"
+            elif time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                status = "hang"
+            else:
+                time.sleep(0.01)
+        reason = ""
+        if status == "died" and os.path.exists(job["output"] + ".error"):
+            with open(job["output"] + ".error") as f:
+                reason = "observer thread died: " + f.read()
+            os.unlink(job["output"] + ".error")
+        elif status == "hang":
+            reason = "no end of output within %d s (observer loops)" % job["timeout"]
+        print(json.dumps({"status": status, "reason": reason}), flush=True)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--batch"]:
+        batch()
+        sys.exit(0)
     for name in filter(None, os.environ.get("PSPDR_PATCHES", "").split(",")):
         PATCHES[name]()
     sys.argv[0] = PEER

@@ -136,6 +136,28 @@ def crafted():
     return c
 
 
+def every_type(rng):
+    """One answer of each RR type ldns has a descriptor for (and a few it has not), with RDATA of
+    random bytes and of plausible fields (names, length-prefixed strings), short and long."""
+    out = []
+    q = name(b"example", b"com") + b"\x00\x01\x00\x01"
+    types = [t for t in range(0, 300) if ldns_has(t)] + [32768, 32769, 65280, 65535]
+    for t in types:
+        for n in (0, 1, 2, 3, 4, 6, 8, 16, 17, 30):
+            rdata = bytes(rng.randrange(256) for _ in range(n))
+            out.append(header(an=1) + q + rr(b"\xc0\x0c", t, rdata) + rr(b"\xc0\x0c", 1, b"abcd"))
+        for rdata in (name(b"a"), b"\x00\x01" + name(b"a", b"b"), b"\x03abc\x02de",
+                      b"\xc0\x0c" + bytes(8), b"\x00" * 40, b"\x02\x01\x00\x01abc" + name(b"x")):
+            out.append(header(an=1, ar=1) + q + rr(b"\xc0\x0c", t, rdata) + rr(b"\x00", 41, b""))
+    return out
+
+
+def ldns_has(rtype):
+    ldns.ldns_rr_descript.restype = ctypes.c_void_p
+    ldns.ldns_rr_descript.argtypes = [ctypes.c_uint16]
+    return rtype == 0 or ldns.ldns_rr_descript(rtype) != ldns.ldns_rr_descript(0)
+
+
 def mutate(rng, msg):
     m = bytearray(msg)
     for _ in range(rng.randint(1, 4)):
@@ -166,7 +188,7 @@ def main():
     seeds = list(dict.fromkeys(seeds))  # dedup, keep order
     rng.shuffle(seeds)
     seeds = seeds[:150] + crafted()
-    corpus = list(seeds)
+    corpus = list(seeds) + every_type(rng)
     for _ in range(1500):
         corpus.append(mutate(rng, rng.choice(seeds)))
     corpus.append(bytes(rng.randrange(256) for _ in range(40)))

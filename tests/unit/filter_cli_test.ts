@@ -80,3 +80,54 @@ Deno.test("pathspider filter rejects a bad --dp with one line", async () => {
   assertEquals(r.code, 1);
   match(r.stderr, /--dp must be a port number from 1 to 65535/);
 });
+
+/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
+const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
+const havePeer = (() => {
+  try {
+    return Deno.statSync(PEER).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "pathspider filter --allow-private keeps what the original's filter keeps, in order",
+  ignore: !havePeer,
+  fn: async () => {
+    const cases: [string[], string][] = [
+      [
+        ["--dp", "8080"],
+        '{"dip":"8.8.8.8","domain":"a"}\n{"dip":"10.0.0.1","rank":2}\nnot json\n' +
+        '{"dip":"8.8.8.8","domain":"dup"}\n{"dip":"2a00::1","dp":443}\n',
+      ],
+      [["--csv-input", "--dp", "81"], "8.8.8.8,80,a.example,1\n9.9.9.9,443,b.example\n"],
+      [["--csv-input", "--dp", "80"], "198.18.0.1,80,c.example,3\n198.18.0.1,80,c.example,4\n"],
+    ];
+    for (const [args, input] of cases) {
+      const ours = await filter([...args, "--allow-private"], input);
+      const child = new Deno.Command(PEER, {
+        args: ["filter", ...args],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(input));
+      await w.close();
+      const theirs = new TextDecoder().decode((await child.output()).stdout);
+      const parse = (text: string) => text.trim().split("\n").map((l) => JSON.parse(l));
+      // the same records with the same key order (the original writes ", " and ": ")
+      assertEquals(
+        parse(ours.stdout).map((j) => JSON.stringify(j)),
+        parse(theirs).map((j) => JSON.stringify(j)),
+        args.join(" "),
+      );
+    }
+  },
+});
+
+Deno.test("pathspider filter writes a CSV row's port as a number (the original kept the text)", async () => {
+  const r = await filter(["--csv-input", "--allow-private"], "198.18.0.1,80,c.example,3\n");
+  assertEquals(JSON.parse(r.stdout), { dip: "198.18.0.1", dp: 80, domain: "c.example", rank: "3" });
+});

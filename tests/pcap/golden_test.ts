@@ -156,6 +156,21 @@ Deno.test("observe prints the original's flows for every sample capture and chai
   }
 });
 
+Deno.test("the manifest covers every sample capture and crafted capture with every selection", async () => {
+  const names: string[] = [];
+  for await (const f of Deno.readDir(DEBIAN_DATA)) if (f.name.endsWith(".pcap")) names.push(f.name);
+  for await (const f of Deno.readDir(`${HERE}crafted`)) {
+    if (f.name.endsWith(".pcap")) names.push(`crafted/${f.name}`);
+  }
+  const selections = new Set(manifest.map((e) => e.selection));
+  assertEquals(selections.size, 12);
+  const missing = names.flatMap((n) =>
+    [...selections].filter((s) => !manifest.some((e) => e.capture === n && e.selection === s))
+      .map((s) => `${n} ${s}`)
+  );
+  assertEquals(missing, []);
+});
+
 // The command line end to end on a few captures: same comparison, through a subprocess.
 const CLI_RUNS: [string, string][] = [
   ["tcp_http.pcap", "all"],

@@ -3,7 +3,7 @@
  * `measure` runs it as a standalone plugin (no observer, no interface). Input is the original's
  * `rank,domain` CSV (`--csv-input`; a lone `domain` column is accepted too) or ndjson objects
  * with a `domain`; each domain is resolved for A and AAAA records, and every address becomes one
- * job in our ndjson input format: `dip` and the input record's own fields (`domain`, `rank`, ...).
+ * job in our ndjson input format: the input record's own fields (`rank`, `domain`, ...) and `dip`.
  *
  * Resolution uses the resolver `--resolver` names, else the system's (/etc/resolv.conf), with
  * up to `-w` domains in flight.
@@ -122,8 +122,8 @@ export async function resolveAll(
         else stats.noAddress++;
       }
       for (const dip of addrs) {
-        const { dip: _old, ...rest } = rec;
-        io.write({ dip, ...rest });
+        // the input's fields, then dip (in its place if the record had one), as the original
+        io.write({ ...rec, dip });
         stats.jobs++;
       }
     }
@@ -148,7 +148,7 @@ export const dnsresolvPlugin: Plugin = {
   helpText:
     "\nReads 'rank,domain' CSV rows (--csv-input) or ndjson objects with a 'domain', and\n" +
     "writes one job per A and AAAA address, ready for measure:\n" +
-    '  {"dip": "192.0.2.1", "rank": "1", "domain": "example.com"}\n' +
+    '  {"rank": "1", "domain": "example.com", "dip": "192.0.2.1"}\n' +
     "It measures nothing (no capture; -i is not used). --timeout bounds each look-up.\n",
   model: () => {
     throw new Error("dnsresolv resolves names; it has no measurement model");

@@ -7,6 +7,16 @@ import assert from "node:assert/strict";
 import { NET, run, Testbed } from "./lib/testbed.ts";
 import { measure, PATHSPIDER, type Result } from "./measure_run.ts";
 
+/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
+const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
+const havePeer = (() => {
+  try {
+    return Deno.statSync(PEER).isFile;
+  } catch {
+    return false;
+  }
+})();
+
 function byDomain(results: Result[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const r of results) (out[r.domain as string] ??= []).push(r.dip);
@@ -62,6 +72,27 @@ Deno.test("measure dnsresolv turns domains into one job per A and AAAA address",
       const out = await measure(tb, ["--csv-input", "dnsresolv"], csv);
       assert.equal(out.code, 0, out.stderr);
       assert.deepEqual(byDomain(out.results), want);
+    });
+    await t.step({
+      name: "the same jobs as the original's dnsresolv, fields in the same order",
+      ignore: !havePeer,
+      fn: async () => {
+        // resolv.conf of the previous step; the original notices the end of its input only
+        // when a packet arrives (../shared/peer/README.md)
+        const ping = tb.spawn(["ping", "-i", "0.2", "-q", NET.routerClient4]);
+        const argv = ["measure", "-i", tb.clientIface, "--csv-input", "dnsresolv"];
+        const peer = await run(["ip", "netns", "exec", tb.clientNs, PEER, ...argv], {
+          stdin: csv,
+          timeoutMs: 60_000,
+        });
+        await ping.stop("SIGTERM", 1_000);
+        assert.equal(peer.code, 0, peer.stderr.slice(-2000));
+        const ours = await measure(tb, ["--csv-input", "dnsresolv"], csv);
+        const lines = (text: string) =>
+          text.trim().split("\n").map((l) => JSON.stringify(JSON.parse(l))).sort();
+        assert.deepEqual(lines(ours.stdout), lines(peer.stdout));
+        assert.equal(lines(ours.stdout).length, 4);
+      },
     });
     await t.step(
       "an unanswering resolver: failed look-ups are counted, no job, exit 0",

@@ -51,17 +51,34 @@ def ether(ip):
     return frame + b"\x00" * max(0, 60 - len(frame))  # Ethernet minimum size: padding
 
 
-def write(name, packets, t0=1500000000.0):
-    """packets: list of (seconds offset, IP packet)."""
+def sll(ip):
+    """Linux cooked capture (LINKTYPE_LINUX_SLL) header + IP packet."""
+    proto = 0x86DD if ip[0] >> 4 == 6 else 0x0800
+    return struct.pack(">HHH8sH", 0, 1, 6, bytes.fromhex("0200000000010000"), proto) + ip
+
+
+def vlan(ip, tag=100):
+    etype = b"\x86\xdd" if ip[0] >> 4 == 6 else b"\x08\x00"
+    frame = bytes.fromhex("020000000002020000000001") + b"\x81\x00" + struct.pack(">H", tag) + \
+        etype + ip
+    return frame + b"\x00" * max(0, 64 - len(frame))
+
+
+def write(name, packets, t0=1500000000.0, link=None, linktype=1, nano=False, big=False,
+          snaplen=65535):
+    """packets: list of (seconds offset, IP packet), framed by `link` (default Ethernet)."""
     os.makedirs(OUT, exist_ok=True)
+    e = ">" if big else "<"
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
     with open(os.path.join(OUT, name), "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
         for dt, ip in packets:
             t = t0 + dt
             sec = int(t)
-            usec = int(round((t - sec) * 1e6))
-            frame = ether(ip)
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+            frac = int(round((t - sec) * (1e9 if nano else 1e6)))
+            frame = (link or ether)(ip)
+            cap = frame[:snaplen]
+            f.write(struct.pack(e + "IIII", sec, frac, len(cap), len(frame)) + cap)
 
 
 def handshake(syn_opts, synack_opts=b"", v6=False, syn_payload=b"", close=True):
@@ -183,5 +200,62 @@ def main():
         (41, ip4(S4, C4, 17, udp(9999, 50002, b"d")))])
 
 
+def observer_corners():
+    """Link types, file formats, fragments, extension headers: the observer's side."""
+    hs = handshake(MSS1460 + b"\x01\x03\x03\x07", MSS1460)
+    write("link_sll.pcap", hs, link=sll, linktype=113)
+    write("link_raw.pcap", hs, link=lambda ip: ip, linktype=101)
+    write("link_vlan.pcap", hs, link=vlan)
+    write("pcap_nanosecond.pcap", [(t + 0.000000123, p) for t, p in hs], nano=True)
+    write("pcap_big_endian.pcap", hs, big=True)
+    # a snap length that cuts the SYN's options and the data
+    write("pcap_snaplen54.pcap", handshake(MSS1460 + b"\x04\x02\x08\x0a" + bytes(8),
+                                          syn_payload=b"x" * 50), snaplen=54 + 4)
+    # IPv4 fragments of a UDP datagram: first with the ports, then the rest
+    payload = DNS_RESPONSE * 4
+    dgram = udp(53, 50000, payload)
+    frags = []
+    for i, off in enumerate(range(0, len(dgram), 64)):
+        part = dgram[off:off + 64]
+        more = 0x2000 if off + 64 < len(dgram) else 0
+        hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(part), 7, more | (off // 8), 64, 17,
+                          0, S4, C4)
+        frags.append((0.01 * (i + 1), hdr + part))
+    write("ip4_fragments.pcap", [(0, ip4(C4, S4, 17, udp(50000, 53, DNS_QUERY)))] + frags)
+    # IPv6 with a hop-by-hop and a destination options header before TCP
+    def ext6(l4):
+        hbh = bytes([60, 0]) + b"\x01\x04\x00\x00\x00\x00"  # next: destination options
+        dst = bytes([6, 0]) + b"\x01\x04\x00\x00\x00\x00"   # next: TCP
+        return struct.pack(">IHBB16s16s", 6 << 28, len(hbh) + len(dst) + len(l4), 0, 64, C6, S6) + \
+            hbh + dst + l4
+    write("ip6_ext_headers.pcap", [(0, ext6(tcp(40000, 80, SYN, options=MSS1460))),
+                                   (0.01, ip6(S6, C6, 6, tcp(80, 40000, SYN | ACK, ack=1001)))])
+    # ICMP echo (3-tuple flows) and protocols without ports (GRE) or with (SCTP)
+    echo = struct.pack(">BBHHH", 8, 0, 0, 1, 1) + b"ping"
+    reply = struct.pack(">BBHHH", 0, 0, 0, 1, 1) + b"ping"
+    write("icmp_echo_gre_sctp.pcap", [
+        (0, ip4(C4, S4, 1, echo)), (0.01, ip4(S4, C4, 1, reply)),
+        (0.02, ip4(C4, S4, 47, b"\x00\x00\x08\x00" + b"gre payload")),
+        (0.03, ip4(C4, S4, 132, struct.pack(">HHI", 5000, 6000, 1) + bytes(8))),
+        (0.04, ip4(S4, C4, 132, struct.pack(">HHI", 6000, 5000, 1) + bytes(8)))])
+    # ICMPv6 packet too big quoting a TCP segment; ICMPv4 unreachable quoting UDP with ports
+    seg6 = ip6(C6, S6, 6, tcp(40000, 80, ACK | PSH, seq=1001, ack=5001, payload=b"y" * 40))
+    write("icmp6_too_big_tcp.pcap", handshake(MSS1460, MSS1460, v6=True, close=False) + [
+        (0.03, seg6),
+        (0.04, ip6(bytes.fromhex("fd0000000000000000000000000000fe"), C6, 58,
+                   struct.pack(">BBHI", 2, 0, 0, 1280) + seg6[:1232]))])
+    # ECN and DSCP marks on the handshake and on data, both directions
+    ecn = lambda src, dst, l4, tos: ip4(src, dst, 6, l4, tos=tos)  # noqa: E731
+    write("ecn_dscp_marks.pcap", [
+        (0, ecn(C4, S4, tcp(40000, 80, SYN | 0xC0, options=MSS1460), 0x00)),
+        (0.01, ecn(S4, C4, tcp(80, 40000, SYN | ACK | 0x40, seq=5000, ack=1001), 0xB8)),
+        (0.02, ecn(C4, S4, tcp(40000, 80, ACK, seq=1001, ack=5001), 0x02)),
+        (0.03, ecn(C4, S4, tcp(40000, 80, ACK | PSH, seq=1001, ack=5001, payload=b"a" * 10), 0x2A)),
+        (0.04, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5001, ack=1011, payload=b"b" * 10), 0x03)),
+        (0.05, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5011, ack=1011, payload=b"c" * 10), 0x01)),
+        (0.06, ecn(C4, S4, tcp(40000, 80, RST, seq=1011), 0x00))])
+
+
 if __name__ == "__main__":
+    observer_corners()
     main()

@@ -54,6 +54,7 @@ PATCHES = {
     "evil-keeps-flow": {"evil"},
     "tcp-options-stop": {"mss", "tfo"},
     "tfo-expb-option": {"tfo"},
+    "first-syn-wins": {"tcp", "dscp"},
 }
 PATCHED_PEER = os.path.join(HERE, "peer_patched.py")
 

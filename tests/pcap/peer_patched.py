@@ -9,6 +9,7 @@ documented in, a section of docs/differences.md:
   evil-keeps-flow    "evil chain: its hook always returns true"
   tcp-options-stop   "TCP option parser: stops at an invalid length"
   tfo-expb-option    "tfo chain: the cookie of experimental option 255"
+  first-syn-wins     "tcp and dscp chains: the first SYN of a direction wins"
 
     PSPDR_PATCHES=evil-keeps-flow,tcp-options-stop tests/pcap/peer_patched.py observe -i X basic evil
 
@@ -29,6 +30,7 @@ PEER = os.environ.get("PSPDR_PEER", "/work/shared/peer/pspdr-peer")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(PEER)), "lib"))
 import pltfix  # noqa: E402,F401
 
+import pathspider.chains.dscp as dscp  # noqa: E402
 import pathspider.chains.evil as evil  # noqa: E402
 import pathspider.chains.mss as mss  # noqa: E402
 import pathspider.chains.tcp as tcp  # noqa: E402
@@ -86,10 +88,54 @@ def tfo_expb_option():
     tfo.TFOChain._cookie = _cookie
 
 
+def first_syn_wins():
+    tcp_hook = tcp.TCPChain.tcp
+
+    def patched_tcp(self, rec, segment, rev):
+        # the fix: a later SYN does not overwrite the flags of the first one; the rest of the
+        # original's hook (3WHS, FIN/RST, completion) runs on the first SYN's flags
+        key = "tcp_synflags_rev" if rev else "tcp_synflags_fwd"
+        first = rec[key]
+        if first is None or not segment.syn_flag:
+            return tcp_hook(self, rec, segment, rev)
+        rec[key] = None  # so that the original's code can run, then put the first flags back
+        saved = {k: rec[k] for k in ("tcp_connected",)}
+        result = tcp_hook(self, rec, segment, rev)
+        rec[key] = first
+        # the 3WHS test ran with the later SYN's flags: redo it with the first ones
+        rec["tcp_connected"] = saved["tcp_connected"]
+        if (not rec["tcp_connected"] and not rev and rec["tcp_synflags_fwd"] is not None and
+                rec["tcp_synflags_rev"] is not None and
+                rec["tcp_synflags_fwd"] & tcp.TCP_SYN == tcp.TCP_SYN and
+                rec["tcp_synflags_rev"] & tcp.TCP_SA == tcp.TCP_SA and segment.ack_flag):
+            rec["tcp_connected"] = True
+        return result
+
+    def dscp_extract(self, rec, ip, rev):
+        # the fix: the first SYN and the first data packet of a direction win, zero included
+        mark = ip.traffic_class >> 2
+        if ip.tcp:
+            if ip.tcp.flags & tcp.TCP_SYN == tcp.TCP_SYN:
+                key = "dscp_mark_syn_rev" if rev else "dscp_mark_syn_fwd"
+                if rec[key] is None:
+                    rec[key] = mark
+                return True
+            if ip.tcp.payload is None:
+                return True
+        key = "dscp_mark_data_rev" if rev else "dscp_mark_data_fwd"
+        if rec[key] is None:
+            rec[key] = mark
+        return True
+
+    tcp.TCPChain.tcp = patched_tcp
+    dscp.DSCPChain._dscp_extract = dscp_extract
+
+
 PATCHES = {
     "evil-keeps-flow": evil_keeps_flow,
     "tcp-options-stop": tcp_options_stop,
     "tfo-expb-option": tfo_expb_option,
+    "first-syn-wins": first_syn_wins,
 }
 
 def run_job(job):

@@ -10,9 +10,11 @@
  * - `tfo_ackkind`, `tfo_ackclen`: kind and cookie length of the option on that SYN-ACK.
  *
  * The kind is looked up in the original's order: 34, then 254 with the id, then 255 with the id.
- * Differences from the original (docs/differences.md): a 255 option's cookie is measured on the
- * 255 option itself (the original reads option 254, and dies when there is none), and `tfo_dlen`
- * counts TCP payload within the IP packet (the original also counts Ethernet padding).
+ * Difference from the original (docs/differences.md): a 255 option's cookie is measured on the
+ * 255 option itself (the original reads option 254, and dies when there is none). As in the
+ * original, `tfo_dlen` counts every captured byte after the TCP header, so the padding of a
+ * minimum-size Ethernet frame counts as SYN data (python-libtrace does not trim it; the observer's
+ * packet view keeps that behaviour for every chain).
  *
  * @module
  */

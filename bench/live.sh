@@ -3,19 +3,26 @@
 # namespace over a veth pair at increasing packet rates; `pathspider observe` captures on the
 # other end. For each rate: the rate tcpreplay achieved, packets sent, packets the flow records
 # account for (sum of pkt_fwd + pkt_rev), and observe's own summary line (kernel drops).
-# Results in bench/out/live.txt. Needs root.
+# Results in bench/out/live-<capture name>.txt. Needs root.
 #   bench/live.sh [RATES...]   (packets/s; "top" = as fast as tcpreplay can; default 50000 100000
 #                              200000 400000 top)
+#   PCAP=bench/out/udp-small.pcap bench/live.sh ...   (64-byte UDP frames, bench/make-udp-pcap.ts)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=bench/out
-PCAP=$OUT/mixed.pcap
+PCAP=${PCAP:-$OUT/mixed.pcap}
+NAME=$(basename "$PCAP" .pcap)
 RATES=("$@")
 [ ${#RATES[@]} -gt 0 ] || RATES=(50000 100000 200000 400000 top)
 [ "$(id -u)" = 0 ] || { echo "live bench: needs root (network namespaces)" >&2; exit 1; }
 command -v tcpreplay >/dev/null || { echo "live bench: tcpreplay missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
-[ -f "$PCAP" ] || .tools/bin/deno run -A bench/make-mixed-pcap.ts "$PCAP"
+if [ ! -f "$PCAP" ]; then
+  case "$NAME" in
+    udp-small) .tools/bin/deno run -A bench/make-udp-pcap.ts "$PCAP" ;;
+    *) .tools/bin/deno run -A bench/make-mixed-pcap.ts "$PCAP" ;;
+  esac
+fi
 
 P="psbl$$"
 A="$P-a" B="$P-b"
@@ -50,9 +57,10 @@ for l in open(sys.argv[1]):
 print(n)' "$1"
 }
 
-printf '%-10s %12s %10s %10s %8s  %s\n' "target" "achieved/s" "sent" "in flows" "lost" "observe summary" | tee "$OUT/live.txt"
+echo "live capture of $PCAP ($(tcpdump -r "$PCAP" 2>/dev/null | wc -l) packets) replayed over a veth" | tee "$OUT/live-$NAME.txt"
+printf '%-10s %12s %10s %10s %8s  %s\n' "target" "achieved/s" "sent" "in flows" "lost" "observe summary" | tee -a "$OUT/live-$NAME.txt"
 for rate in "${RATES[@]}"; do
-  rec="$OUT/live-$rate.ndjson" err="$OUT/live-$rate.err"
+  rec="$OUT/live-$NAME-$rate.ndjson" err="$OUT/live-$NAME-$rate.err"
   rm -f "$rec"
   ip netns exec "$B" bin/pathspider observe -i veth-b --output "$rec" basic tcp ecn dscp 2>"$err" &
   obs_pid=$!
@@ -69,5 +77,5 @@ for rate in "${RATES[@]}"; do
   [ -s "$rec" ] && seen=$(sum_packets "$rec")
   summary=$(grep -v '^\s*$' "$err" | tail -1)
   printf '%-10s %12.0f %10s %10s %8s  %s\n' "$rate" "${achieved:-0}" "${sent:-?}" "$seen" \
-    "$(( ${sent:-0} - seen ))" "$summary" | tee -a "$OUT/live.txt"
+    "$(( ${sent:-0} - seen ))" "$summary" | tee -a "$OUT/live-$NAME.txt"
 done

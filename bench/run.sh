@@ -10,6 +10,7 @@ echo "=== observe: capture file ===" >&2
 bash bench/observe.sh "${BENCH_RUNS:-3}"
 echo "=== observe: live capture on a veth ===" >&2
 bash bench/live.sh
+PCAP=bench/out/udp-small.pcap bash bench/live.sh 100000 200000 300000 top
 echo "=== capture-file read speed (FFI wrapper, no parsing) ===" >&2
 "$DENO" run -A bench/capture_read.ts bench/out/mixed.pcap 5
 echo "=== connection helpers: http connections/s in the testbed ===" >&2

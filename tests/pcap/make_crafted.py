@@ -141,6 +141,8 @@ def main():
     write("tfo_expb_only.pcap", handshake(MSS1460 + b"\xff\x06\xf9\x89\xaa\xbb"))
     # cookie on the SYN-ACK only (no TFO on the SYN): not recorded
     write("tfo_synack_only.pcap", handshake(MSS1460, MSS1460 + cookie))
+    # a bare cookie request: a 58-byte frame, so 2 bytes of Ethernet padding follow the header
+    write("tfo_request_padded.pcap", handshake(b"\x22\x02", cookie))
     # TFO in IPv6 with SYN data acknowledged partially
     write("tfo_v6_data.pcap", handshake(cookie, cookie, v6=True, syn_payload=b"x" * 100))
 

@@ -21,3 +21,5 @@ if [ -f bench/forge.sh ]; then
   echo "=== forge: measure evilbit/udpzero and raw send rate ===" >&2
   bash bench/forge.sh "${BENCH_TARGETS:-1000}"
 fi
+echo "=== forge: evilbit / udpzero and the raw send rate ===" >&2
+bash bench/forge.sh "${BENCH_TARGETS:-1000}"

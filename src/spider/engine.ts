@@ -54,6 +54,9 @@ export const DEFAULT_PORT: Record<ConnectMode, number> = {
   dnstcp: 53,
 };
 
+/** Jobs one worker may start in one phase of the sync model. */
+const SYNC_JOBS_PER_WORKER = 20;
+
 /** Counters of a run. */
 export interface EngineStats {
   /** Jobs taken from the feeder. */
@@ -206,29 +209,49 @@ export class Engine {
   }
 
   /**
-   * Sync: rounds of up to `workers` jobs. The configurator applies configuration 0, every worker
-   * takes a job and runs its connection; when all have ended (each bounded by the timeout) the
-   * configurator applies configuration 1 and the same jobs run again; and so on.
+   * Sync: phases. The configurator applies configuration 0; for one connection timeout every
+   * worker keeps taking jobs and running their connection (a fast path does not idle while a
+   * silent one times out); then, once every connection of the phase has ended, the configurator
+   * applies configuration 1 and the same jobs run again, `workers` at a time; and so on. Every
+   * connection still runs entirely under its own configuration, as in the original, whose
+   * workers took one job per round and so waited at each barrier for the slowest connection.
    */
   async #runSync(configs: Setting[][]): Promise<void> {
-    while (!this.#stopping) {
+    const phaseMs = this.#timeout * 1000;
+    // bounds the jobs of one phase (memory, and the gap between a job's A and B connections)
+    const maxBatch = this.o.workers * SYNC_JOBS_PER_WORKER;
+    let exhausted = false;
+    while (!this.#stopping && !exhausted) {
       this.#configure(configs[0]);
-      const round = await Promise.all(
-        Array.from({ length: this.o.workers }, async () => {
+      const batch: { job: Job; outcomes: ConnOutcome[] }[] = [];
+      const start = performance.now();
+      await Promise.all(Array.from({ length: this.o.workers }, async () => {
+        // every worker takes at least one job per phase, more while the phase is young
+        for (let first = true; !exhausted; first = false) {
+          if (!first && (performance.now() - start >= phaseMs || batch.length >= maxBatch)) return;
           const fed = await this.#next();
-          if (fed === null) return null;
-          return { job: fed.job, outcomes: [await this.#connect(fed.job, 0, {})] };
-        }),
-      );
-      const live = round.filter((r) => r !== null);
-      for (let c = 1; c < configs.length && live.length > 0; c++) {
+          if (fed === null) {
+            exhausted = true;
+            return;
+          }
+          const item = { job: fed.job, outcomes: [] as ConnOutcome[] };
+          batch.push(item);
+          item.outcomes.push(await this.#connect(fed.job, 0, {}));
+        }
+      }));
+      for (let c = 1; c < configs.length && batch.length > 0; c++) {
         this.#configure(configs[c]);
+        let next = 0;
         await Promise.all(
-          live.map(async (r) => r.outcomes.push(await this.#connect(r.job, c, {}))),
+          Array.from({ length: Math.min(this.o.workers, batch.length) }, async () => {
+            while (next < batch.length) {
+              const item = batch[next++];
+              item.outcomes.push(await this.#connect(item.job, c, {}));
+            }
+          }),
         );
       }
-      for (const r of live) this.#finish(r.job, r.outcomes);
-      if (live.length < this.o.workers) return; // the feeder ran dry
+      for (const item of batch) this.#finish(item.job, item.outcomes);
     }
   }
 

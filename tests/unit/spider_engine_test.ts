@@ -75,18 +75,38 @@ Deno.test("the engine gives exactly one result per job, with the flows joined", 
   assertEquals(typeof (r.time as { from: string }).from, "string");
 });
 
-Deno.test("the sync model runs all baseline connections of a round before switching", async () => {
-  const { engine, log } = await setup({ n: 6, workers: 4 });
+Deno.test("the sync model runs every baseline of a phase before switching, then every experiment", async () => {
+  const { engine, log } = setup({ n: 6, workers: 4 });
   await engine.run();
   const order = log.map((l) =>
-    l.startsWith("set net.ipv4.tcp_ecn=") ? l : l.startsWith("connect") ? "c" : ""
-  );
-  // round 1: 4 jobs, round 2: 2 jobs
-  assertEquals(
-    order.filter((x) => x !== "").join(" "),
-    "set net.ipv4.tcp_ecn=2 c c c c set net.ipv4.tcp_ecn=1 c c c c " +
-      "set net.ipv4.tcp_ecn=2 c c set net.ipv4.tcp_ecn=1 c c",
-  );
+    l.startsWith("set net.ipv4.tcp_ecn=") ? l.slice(4) : l.startsWith("connect") ? "c" : ""
+  ).filter((x) => x !== "");
+  assertEquals(order.join(" "), "net.ipv4.tcp_ecn=2 c c c c c c net.ipv4.tcp_ecn=1 c c c c c c");
+});
+
+Deno.test("a sync phase takes new jobs for one connection timeout, then switches", async () => {
+  const { engine, log, results } = setup({
+    n: 10,
+    workers: 2,
+    args: { connect: "tcp", timeout: 0.1 },
+    connect: (_m, job, o) => {
+      log.push(`connect ${job.n}`);
+      return new Promise((r) => setTimeout(() => r({ sip: o.source, sp: 0, spdr_state: 0 }), 30));
+    },
+  });
+  await engine.run();
+  assertEquals(results.length, 10);
+  // phases: each is a run of baselines then the same jobs' experiments
+  const phases: { a: string[]; b: string[] }[] = [];
+  let cur: { a: string[]; b: string[] } | undefined, inB = false;
+  for (const l of log) {
+    if (l === "set net.ipv4.tcp_ecn=2") phases.push(cur = { a: [], b: [] }), inB = false;
+    else if (l === "set net.ipv4.tcp_ecn=1") inB = true;
+    else if (l.startsWith("connect") && cur) (inB ? cur.b : cur.a).push(l);
+  }
+  assertEquals(phases.length >= 2, true, JSON.stringify(phases));
+  assertEquals(phases[0].a.length > 2, true, "a worker took more than one job in a phase");
+  for (const p of phases) assertEquals([...p.b].sort(), [...p.a].sort());
 });
 
 Deno.test("the desync model passes each connection its own options and needs no settings", async () => {

@@ -22,7 +22,7 @@ const PREFIX = "psbf";
 /** Packets for the raw send rate. */
 const RAW_PACKETS = Number(Deno.env.get("RAW_PACKETS") ?? 200_000);
 /** Packets for Scapy's send rate (it is slow). */
-const SCAPY_PACKETS = Number(Deno.env.get("SCAPY_PACKETS") ?? 2_000);
+const SCAPY_PACKETS = Number(Deno.env.get("SCAPY_PACKETS") ?? 1_000);
 /** A client-side address whose packets the router drops: the raw rate measures the sender. */
 const SINK = "198.18.200.1";
 
@@ -142,13 +142,15 @@ try {
   console.error(`bench: raw send rate, ${RAW_PACKETS} packets`);
   const r = await tb.exec([`${ROOT}.tools/bin/deno`, "run", "-A", script], tb.clientNs, {
     env: { PATHSPIDER_CAPTURE_LIB: `${ROOT}capture-ffi/target/release/libpathspider_capture.so` },
+    timeoutMs: 600_000,
   });
   rawOurs = JSON.parse(r.stdout.trim().split("\n").pop()!);
   const py = `${tb.dir}/scapy_rate.py`;
   await Deno.writeTextFile(py, SCAPY_SCRIPT);
   console.error(`bench: Scapy send rate, ${SCAPY_PACKETS} packets`);
-  const s = await tb.exec(["python3", py], tb.clientNs);
+  const s = await tb.exec(["python3", py], tb.clientNs, { timeoutMs: 600_000 });
   if (s.code === 0) rawScapy = JSON.parse(s.stdout.trim().split("\n").pop()!);
+  else console.error(`bench: Scapy failed: ${s.stderr.trim().split("\n").pop()}`);
 } finally {
   await tb.destroy();
 }

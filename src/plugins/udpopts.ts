@@ -30,10 +30,11 @@ export const udpoptsPlugin: Plugin = {
   options: [],
   helpText:
     `\nTwo DNS queries for the job's \`domain\` per target, forged on a raw socket (run as\n` +
-    `root); the experiment carries a UDP options trailer following ${UDP_OPTIONS_SPEC}:\n` +
-    `alignment to 2 bytes, the Option Checksum (OCS), NOP, EOL. While it runs, an nftables\n` +
-    `table drops the kernel's port-unreachables for the replies to the forge ports\n` +
-    `61000-65535; it is journalled and removed on exit.\n`,
+    `root); the experiment carries a UDP options trailer following\n` +
+    `${UDP_OPTIONS_SPEC}: zero alignment to 2 bytes, the Option\n` +
+    `Checksum (OCS), NOP, EOL. While it runs, an nftables table drops the kernel's\n` +
+    `port-unreachables for the replies to the forge ports 61000-65535; it is journalled\n` +
+    `and removed on exit.\n`,
   model: () => ({
     kind: "forge",
     proto: "udp",

@@ -8,6 +8,7 @@
 import type { FlowRecord } from "../observer/chain.ts";
 import {
   CONN_FAILED,
+  CONN_OK,
   CONN_TIMEOUT,
   type ConnectionOptions,
   type ConnectMode,
@@ -19,7 +20,7 @@ import {
 } from "../plugins/plugin.ts";
 import type { FedJob, Job } from "./feeder.ts";
 import { canonicalIp, ipVersion } from "./ip.ts";
-import { flowKey, Merger } from "./merger.ts";
+import { flowKey, Merger, portlessKey } from "./merger.ts";
 import { type ConnOutcome, flowResult, jobResult, pyUtcNow } from "./result.ts";
 
 /** What a connection helper returns: at least the local port and the state. */
@@ -96,6 +97,11 @@ export interface EngineOptions {
   connectionsDone?: () => Promise<void>;
   /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
   observing: boolean;
+}
+
+/** Wall-clock time in epoch seconds (the clock of capture timestamps). */
+function epochSec(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -265,6 +271,7 @@ export class Engine {
 
   async #connect(job: Job, config: number, opts: ConnectionOptions): Promise<ConnOutcome> {
     if (job.dp === undefined) job.dp = DEFAULT_PORT[this.#mode];
+    const t0 = epochSec();
     const start = pyUtcNow();
     const source = this.#source(job);
     let conn: ConnResult;
@@ -291,7 +298,7 @@ export class Engine {
         clearTimeout(timer);
       }
     }
-    return { conn, config, start, stop: pyUtcNow() };
+    return { conn, config, start, stop: pyUtcNow(), span: [t0, epochSec()] };
   }
 
   #forge(job: Job, config: number, source: string): Promise<ConnResult> {
@@ -320,10 +327,18 @@ export class Engine {
     const deadline = performance.now() + this.o.flowWaitMs;
     const flows: (FlowRecord | null)[] = await Promise.all(outcomes.map((o) => {
       const sp = Number(o.conn.sp);
-      const local = typeof o.conn.sip === "string" ? o.conn.sip : sip;
-      if (!this.o.observing || sp === 0 || local === null) return Promise.resolve(null);
-      const key = flowKey(this.#proto, local, sp, canonicalIp(job.dip), Number(job.dp));
-      return this.o.merger.waitFor(key, deadline);
+      // a helper that reports no local address (a failed TLS connect) used the job's source
+      const local = typeof o.conn.sip === "string" && o.conn.sip !== "" ? o.conn.sip : sip;
+      if (!this.o.observing || local === null) return Promise.resolve(null);
+      const dip = canonicalIp(job.dip), dp = Number(job.dp);
+      if (sp === 0) {
+        // a helper that cannot tell the port of a failed connection: its flow is the one to
+        // this target that began while it ran (one job per target, connections in turn)
+        if (o.conn.spdr_state === CONN_OK) return Promise.resolve(null);
+        const pk = portlessKey(this.#proto, local, dip, dp);
+        return this.o.merger.waitForPortless(pk, o.span[0], o.span[1], deadline);
+      }
+      return this.o.merger.waitFor(flowKey(this.#proto, local, sp, dip, dp), deadline);
     }));
     const records: FlowResult[] = outcomes.map((o, i) => flowResult(flows[i], o, job.dip, jobId));
     records.sort((a, b) => a.config - b.config);

@@ -27,6 +27,8 @@ export interface ConnOutcome {
   /** When the connection started / ended (the original's time format). */
   start: string;
   stop: string;
+  /** The same span in epoch seconds (to match a flow by its first packet's time). */
+  span: [number, number];
 }
 
 /** The `path` of a job: source address, the target's AS when the input gives it, the target. */

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { flowKey, Merger } from "../../src/spider/merger.ts";
+import { flowKey, Merger, portlessKey } from "../../src/spider/merger.ts";
 
 function clock() {
   let t = 0;
@@ -68,5 +68,29 @@ Deno.test("giveUp resolves every waiting connection as not observed", async () =
   const m = new Merger({ flowTtlMs: 1000 });
   const p = m.waitFor(key, 1e12);
   m.giveUp();
+  assertEquals(await p, null);
+});
+
+Deno.test("a connection without a local port takes the flow to its target that began while it ran", async () => {
+  const m = new Merger({ flowTtlMs: 1000 });
+  const pk = portlessKey(6, "198.18.0.2", "198.18.1.1", 443);
+  // an earlier flow to the same target (another connection) and one to another port
+  m.addFlow({ ...flow, dp: 443, sp: 1000, pkt_first: 99.0 });
+  m.addFlow({ ...flow, dp: 80, sp: 1001, pkt_first: 100.5 });
+  const p = m.waitForPortless(pk, 100.0, 102.0, 1e12);
+  assertEquals(m.waiting, 1);
+  m.addFlow({ ...flow, dp: 443, sp: 1002, pkt_first: 100.2 });
+  assertEquals((await p)?.sp, 1002);
+  // a flow already held is found at once
+  const q = m.waitForPortless(pk, 98.9, 99.5, 1e12);
+  assertEquals((await q)?.sp, 1000);
+});
+
+Deno.test("a port-less connection whose flow never comes is given up on", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  const p = m.waitForPortless(portlessKey(6, "198.18.0.2", "198.18.1.1", 443), 1, 2, 100);
+  c.set(101);
+  m.tick();
   assertEquals(await p, null);
 });

@@ -132,6 +132,8 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
       emit: (rec: FlowRecord) => out.write(rec, observer.floatFields),
     });
     const batch = new PacketBatch();
+    // a capture error ends the input; the flows seen so far are still written, then it is reported
+    let failure: Error | undefined;
     try {
       while (!stop && !sink.broken) {
         let n: number;
@@ -149,14 +151,16 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         writer?.write(batch);
         observer.push(batch);
         if (source.live) out.flush();
-        if (!source.live && stop) break;
+        // a file is read synchronously: let the event loop deliver SIGINT/SIGTERM between batches
+        else await new Promise((r) => setTimeout(r, 0));
       }
     } catch (e) {
-      if (e instanceof CaptureError) throw new UserError(e.message);
-      throw e;
+      if (!(e instanceof CaptureError)) throw e;
+      failure = e;
     }
     observer.flush();
     out.flush();
+    if (failure !== undefined) throw new UserError(failure.message);
     if (!opts.quiet) {
       const c = observer.counters;
       let drops = 0;

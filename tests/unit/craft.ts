@@ -330,3 +330,28 @@ export function udp6(
 ): Uint8Array {
   return ether(ip6({ src, dst, proto: 17, ...ipo }, udp(u)));
 }
+
+/** Writes packets as a classic pcap file (µs timestamps, little-endian) with one link type. */
+export function pcapFile(pkts: CraftedPacket[], linktype = 1): Uint8Array {
+  let size = 24;
+  for (const p of pkts) size += 16 + Math.min(p.caplen ?? p.frame.length, p.frame.length);
+  const buf = new Uint8Array(size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, 0xa1b2c3d4, true);
+  dv.setUint16(4, 2, true);
+  dv.setUint16(6, 4, true);
+  dv.setUint32(16, 262144, true);
+  dv.setUint32(20, linktype, true);
+  let off = 24;
+  for (const p of pkts) {
+    const cap = Math.min(p.caplen ?? p.frame.length, p.frame.length);
+    const sec = Math.floor(p.ts);
+    dv.setUint32(off, sec, true);
+    dv.setUint32(off + 4, Math.round((p.ts - sec) * 1e6), true);
+    dv.setUint32(off + 8, cap, true);
+    dv.setUint32(off + 12, p.frame.length, true);
+    buf.set(p.frame.subarray(0, cap), off + 16);
+    off += 16 + cap;
+  }
+  return buf;
+}

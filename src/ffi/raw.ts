@@ -61,6 +61,9 @@ const DEFAULT_BATCH_BYTES = 256 * 1024;
 /** Most packets per FFI call (the status array's size). */
 const MAX_BATCH_PACKETS = 1024;
 
+/** Sends of one queued packet before a full socket buffer counts as its failure. */
+const MAX_TRIES = 5;
+
 /** Linux errno values a caller may want to name. */
 export const Errno = { EAGAIN: 11, ENOBUFS: 105, ENETUNREACH: 101, EAFNOSUPPORT: 97 } as const;
 
@@ -71,7 +74,7 @@ export class RawSender {
   #buf: Uint8Array;
   #view: DataView;
   #status = new Int32Array(MAX_BATCH_PACKETS);
-  #pending: { pkt: Uint8Array; resolve: (status: number) => void }[] = [];
+  #pending: { pkt: Uint8Array; resolve: (status: number) => void; tries: number }[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   /** Packets handed to the kernel so far. */
@@ -138,7 +141,7 @@ export class RawSender {
   queue(pkt: Uint8Array): Promise<number> {
     if (this.#closed) return Promise.resolve(-9);
     return new Promise((resolve) => {
-      this.#pending.push({ pkt, resolve });
+      this.#pending.push({ pkt, resolve, tries: 0 });
       if (this.#pending.length >= MAX_BATCH_PACKETS) this.flush();
       else this.#flushTimer ??= setTimeout(() => this.flush(), 0);
     });
@@ -159,7 +162,17 @@ export class RawSender {
       for (const b of batch) b.resolve(code);
       return;
     }
-    batch.forEach((b, k) => b.resolve(statuses[k]));
+    let retry = false;
+    batch.forEach((b, k) => {
+      const st = statuses[k];
+      // a full socket buffer empties within a millisecond or two: try such a packet again
+      if ((st === -Errno.EAGAIN || st === -Errno.ENOBUFS) && b.tries < MAX_TRIES && !this.#closed) {
+        b.tries++;
+        this.#pending.push(b);
+        retry = true;
+      } else b.resolve(st);
+    });
+    if (retry) this.#flushTimer ??= setTimeout(() => this.flush(), 2);
   }
 
   /** Sends what is queued and closes the sockets. */
@@ -167,6 +180,10 @@ export class RawSender {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
+    // packets still waiting for room give up now
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    for (const b of this.#pending) b.resolve(-Errno.EAGAIN);
+    this.#pending = [];
     this.#s.ps_raw_close(this.#h);
   }
 }

@@ -71,7 +71,19 @@ function recordFactory(first: FlowRecord): () => FlowRecord {
   const body = keys.map((k) =>
     `${JSON.stringify(k)}: ${k === "pkt_first" || k === "pkt_last" ? "0.5" : "null"}`
   );
-  return new Function(`return () => ({${body.join(", ")}});`)() as () => FlowRecord;
+  const make = new Function(`return () => ({${body.join(", ")}});`)() as () => FlowRecord;
+  // Chains later store numbers, booleans or strings where the record starts with null. Each first
+  // such store would change the record's hidden class and throw away the optimised code of every
+  // hook that saw it. Doing it once here, on a throwaway record, settles the fields' types before
+  // any hook runs. (The packet times stay plain doubles, updated in place.)
+  const scratch = make();
+  for (const k of keys) {
+    if (k === "pkt_first" || k === "pkt_last") continue;
+    scratch[k] = 1;
+    scratch[k] = "";
+    scratch[k] = null;
+  }
+  return make;
 }
 
 /** Assigns packets to flows and runs chains; see the module documentation. */

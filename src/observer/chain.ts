@@ -7,7 +7,9 @@
  * 1. `newFlow(rec, pkt)` once, when the first packet of a flow is seen, on every chain in the
  *    order given. It initialises the chain's fields in `rec` (insertion order is output order) and
  *    returns false to ignore the flow (the observer then remembers the flow as ignored and never
- *    calls any chain for it again).
+ *    calls any chain for it again). It must set the same fields, in the same order, for every
+ *    flow (null for "not seen yet"): the observer builds records with the first flow's fields
+ *    already in place.
  * 2. `ip4(rec, pkt, rev)` or `ip6(rec, pkt, rev)`.
  * 3. `icmp4(rec, pkt, rev)` or `icmp6(rec, pkt, rev)` when the packet is ICMP (`pkt.icmpOff >=
  *    0`); the quotation of an ICMP error is described by `pkt.quote*`.

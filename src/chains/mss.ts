@@ -8,7 +8,8 @@
  * them; the last MSS option of a header wins.
  *
  * Options are read by {@link TcpOptions}, which stops at a malformed option instead of looping
- * forever like the original (docs/differences.md, "TCP option of length 0").
+ * forever like the original (docs/differences.md, "TCP option parser: stops at an invalid
+ * length").
  *
  * @module
  */

@@ -138,14 +138,17 @@ Deno.test("observe prints the original's flows for every sample capture and chai
   const failures: string[] = [];
   for (const [capture, entries] of byCapture) {
     await t.step(capture, async () => {
+      const here: string[] = [];
       for (const e of entries) {
         try {
           const lines = observeCapture(capturePath(capture), e.chains);
           await checkEntry(e, lines.map(parseFlow));
         } catch (err) {
-          failures.push(err instanceof Error ? err.message : String(err));
+          here.push(err instanceof Error ? err.message : String(err));
         }
       }
+      failures.push(...here);
+      if (here.length > 0) throw new Error(here.join("\n\n"));
     });
   }
   if (failures.length > 0) {

@@ -139,7 +139,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "observe on a live interface ends on SIGINT, flushing the flows and printing a summary",
+  name: "observe refuses a down interface, and on a live one ends on SIGINT, flushing the flows",
   ignore: Deno.uid() !== 0,
   async fn() {
     const ns = `psobs-${Deno.pid}`;
@@ -151,6 +151,10 @@ Deno.test({
     try {
       sh(["ip", "netns", "add", ns]);
       sh(["ip", "link", "add", "psobsA", "type", "veth", "peer", "name", "psobsB"]);
+      // the peer end is down while still in this namespace: observe refuses it
+      const down = run(["observe", "-i", "psobsB", "basic"]);
+      assertEquals(down.code, 1);
+      assert(/^pathspider: interface psobsB is not up/.test(down.err), down.err);
       sh(["ip", "link", "set", "psobsB", "netns", ns]);
       sh(["ip", "addr", "add", "198.18.77.1/24", "dev", "psobsA"]);
       sh(["ip", "link", "set", "psobsA", "up"]);

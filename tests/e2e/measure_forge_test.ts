@@ -281,3 +281,64 @@ Deno.test("after SIGKILL of a forge run, the next run removes its firewall table
     assert.equal([...Deno.readDirSync(journalDir)].length, 0);
   });
 });
+
+const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
+
+Deno.test({
+  name: "evilbit and udpzero give the original's conditions on every answering path",
+  ignore: (() => {
+    try {
+      return !Deno.statSync(PEER).isFile;
+    } catch {
+      return true;
+    }
+  })(),
+  fn: async (t) => {
+    await withTestbed(async (tb) => {
+      const names = NAMES.filter((n) => n !== "offline");
+      for (
+        const [ours, theirs, dp] of [
+          [["evilbit"], ["evilbit"], 80],
+          [["evilbit", "--connect", "dnsudp"], ["evilbit", "--connect", "dnsudp"], 53],
+          [["udpzero"], ["udpzero"], 53],
+        ] as const
+      ) {
+        await t.step(ours.join(" "), async () => {
+          // the original needs dp in every job
+          const jobs = jobsFor(tb, [...names]).split("\n").filter(Boolean)
+            .map((l) => JSON.stringify({ ...JSON.parse(l), dp }) + "\n").join("");
+          const a = await measure(tb, [...ours, "--timeout", "2"], jobs);
+          assert.equal(a.code, 0, a.stderr);
+          // it notices the end of its input only when a packet arrives: keep a ping going
+          const ping = tb.spawn(["ping", "-q", "-i", "0.2", "198.18.0.1"]);
+          let b;
+          try {
+            b = await run(
+              [
+                "ip",
+                "netns",
+                "exec",
+                tb.clientNs,
+                PEER,
+                "measure",
+                "-i",
+                tb.clientIface,
+                ...theirs,
+              ],
+              { stdin: jobs, timeoutMs: 120_000 },
+            );
+          } finally {
+            await ping.stop("SIGINT");
+          }
+          assert.equal(b.code, 0, b.stderr.slice(-2000));
+          const theirResults = b.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+          assert.equal(theirResults.length, a.results.length);
+          for (const r of a.results) {
+            const o = theirResults.find((x) => x.dip === r.dip);
+            assert.deepEqual(r.conditions, o?.conditions, `${ours.join(" ")} ${r.dip}`);
+          }
+        });
+      }
+    });
+  },
+});

@@ -57,26 +57,20 @@ function mix(h: number, v: number): number {
 
 /** Hash of the forward key (`rev` false) or of the reverse key (`rev` true) of the packet. */
 export function keyHash(p: PacketView, rev: boolean): number {
-  let h = p.ipVersion === 6 ? 0x6a09e667 : 0x3c6ef372;
+  let src = p.ka0, dst = p.kb0, h = 0x3c6ef372;
+  if (p.ipVersion === 6) {
+    // fold the IPv6 words; collisions only cost a comparison in `find`
+    src ^= ((p.ka1 << 7) | (p.ka1 >>> 25)) ^ ((p.ka2 << 13) | (p.ka2 >>> 19)) ^ p.ka3;
+    dst ^= ((p.kb1 << 7) | (p.kb1 >>> 25)) ^ ((p.kb2 << 13) | (p.kb2 >>> 19)) ^ p.kb3;
+    h = 0x6a09e667;
+  }
   if (rev) {
-    h = mix(h, p.kb0);
-    h = mix(h, p.kb1);
-    h = mix(h, p.kb2);
-    h = mix(h, p.kb3);
-    h = mix(h, p.ka0);
-    h = mix(h, p.ka1);
-    h = mix(h, p.ka2);
-    h = mix(h, p.ka3);
+    h = mix(h, dst);
+    h = mix(h, src);
     h = mix(h, p.kRevPorts);
   } else {
-    h = mix(h, p.ka0);
-    h = mix(h, p.ka1);
-    h = mix(h, p.ka2);
-    h = mix(h, p.ka3);
-    h = mix(h, p.kb0);
-    h = mix(h, p.kb1);
-    h = mix(h, p.kb2);
-    h = mix(h, p.kb3);
+    h = mix(h, src);
+    h = mix(h, dst);
     h = mix(h, p.kPorts);
   }
   h = mix(h, (p.kProto << 8) | p.kPortLen);

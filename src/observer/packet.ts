@@ -199,12 +199,13 @@ export class PacketView {
       : ip6ToString(this.buf, this.ipOff + 24);
   }
 
-  /** Resets every per-packet field; the parser calls this before filling the view. */
+  /**
+   * Resets the per-packet fields that say what is present; the parser calls this before filling
+   * the view. Fields guarded by one of them (`tcpFlags` by `tcpOff`, ...) are not reset.
+   */
   reset(): void {
     this.ipVersion = 0;
     this.proto = 0;
-    this.ipEvil = false;
-    this.fragOffset = 0;
     this.l4Off = -1;
     this.l4Len = 0;
     this.kPortLen = 0;
@@ -212,18 +213,9 @@ export class PacketView {
     this.kRevPorts = -0;
     this.kQuoted = false;
     this.tcpOff = -1;
-    this.tcpFlags = 0;
-    this.tcpHdrLen = 0;
-    this.tcpPayloadOff = 0;
-    this.tcpPayloadLen = 0;
     this.udpOff = -1;
-    this.udpPayloadOff = 0;
-    this.udpPayloadLen = 0;
     this.icmpOff = -1;
-    this.icmpType = 0;
-    this.icmpCode = 0;
     this.quoteOff = -1;
-    this.quoteEnd = 0;
     this.quoteVersion = 0;
     this.quoteProto = 0;
     this.quoteL4Off = -1;

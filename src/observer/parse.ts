@@ -233,6 +233,8 @@ function parseIp6(
   pkt.buf = buf;
   pkt.dv = dv;
   pkt.ipVersion = 6;
+  pkt.ipEvil = false;
+  pkt.fragOffset = 0;
   pkt.ipOff = off;
   pkt.ipEnd = end;
   pkt.ipSize = len;

@@ -284,7 +284,7 @@ mod tests {
     fn record(pkt: &[u8]) -> Vec<u8> {
         let mut v = (pkt.len() as u32).to_le_bytes().to_vec();
         v.extend_from_slice(pkt);
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         v

@@ -2,6 +2,8 @@
 # `make test` runs the whole suite; `make demo` shows the product working; `make binary`
 # builds the single executable dist/pathspider.
 SHELL := /bin/bash
+# No Deno update check: it resolves a public host name on every start.
+export DENO_NO_UPDATE_CHECK := 1
 DENO := .tools/bin/deno
 LIB := capture-ffi/target/release/libpathspider_capture.so
 

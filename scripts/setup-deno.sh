@@ -2,6 +2,7 @@
 # Installs the pinned Deno from the npm package `deno` into .tools/ (never globally)
 # and caches the project's npm dependencies. Idempotent.
 set -euo pipefail
+export DENO_NO_UPDATE_CHECK=1
 DENO_VERSION=2.9.6
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/.tools"

@@ -258,6 +258,66 @@ def observer_corners():
         (0.06, ecn(C4, S4, tcp(40000, 80, RST, seq=1011), 0x00))])
 
 
+def random_mix(n=3000, seed=7):
+    """Seeded random traffic among a few hosts: TCP with random flags, well-formed options (MSS,
+    SACK, timestamps, window scale, TFO kinds) and payloads, UDP with DNS messages and junk, ICMP
+    errors quoting earlier packets, random TOS and evil bits, IPv4 and IPv6, over ~100 s so that
+    idle and expiry timers fire. Options are always well-formed, so the original never hangs."""
+    import random
+    rng = random.Random(seed)
+    hosts4 = [bytes([198, 18, 0, i]) for i in (1, 2, 3)]
+    hosts6 = [bytes.fromhex("fd00000000000000000000000000000%d" % i) for i in (1, 2, 3)]
+    opts_menu = [MSS1460, b"\x02\x04\x02\x18", b"\x04\x02", b"\x01\x03\x03\x07",
+                 b"\x08\x0a" + bytes(8), b"\x22\x02", b"\x22\x0a" + bytes(8),
+                 b"\xfe\x04\xf9\x89", b"\xfe\x0c\xf9\x89" + bytes(8), b"\x01", b"\x00"]
+    flag_menu = [SYN, SYN | ACK, ACK, ACK | PSH, FIN | ACK, RST, RST | ACK, SYN | 0xC0,
+                 SYN | ACK | 0x40, ACK | 0x80]
+    sent, pk, t = [], [], 0.0
+    for _ in range(n):
+        t += rng.expovariate(30)
+        v6 = rng.random() < 0.3
+        hosts = hosts6 if v6 else hosts4
+        src, dst = rng.sample(hosts, 2)
+        kind = rng.random()
+        if kind < 0.65:
+            options = b"".join(rng.sample(opts_menu, rng.randint(0, 3)))
+            options = options[:40]
+            l4 = tcp(rng.choice([40000, 40001, 80, 443]), rng.choice([80, 443, 40000, 40001]),
+                     rng.choice(flag_menu), seq=rng.randrange(1 << 32), ack=rng.randrange(1 << 32),
+                     options=options, payload=bytes(rng.randrange(256) for _ in range(
+                         rng.choice([0, 0, 0, 1, 10, 100]))))
+            proto = 6
+        elif kind < 0.9:
+            payload = rng.choice([DNS_QUERY, DNS_RESPONSE, DNS_RESPONSE[:-3], b"", b"junk"])
+            l4 = udp(rng.choice([50000, 53]), rng.choice([53, 50000]), payload)
+            proto = 17
+        elif sent:
+            quoted = rng.choice(sent)
+            if (quoted[0] >> 4 == 6) != v6:
+                continue
+            if v6:
+                l4 = struct.pack(">BBHI", rng.choice([1, 2, 3]), 0, 0, 0) + quoted[:48 + 8]
+                proto = 58
+                src, dst = rng.choice(hosts6), quoted[8:24]
+            else:
+                l4 = icmp4(rng.choice([3, 11, 3, 4]), rng.randrange(4), quoted[:28])
+                proto = 1
+                src, dst = rng.choice(hosts4), quoted[12:16]
+        else:
+            continue
+        if v6:
+            packet = struct.pack(">IHBB16s16s", (6 << 28) | (rng.choice([0, 0, 2, 0xB8]) << 20),
+                                 len(l4), proto, 64, src, dst) + l4
+        else:
+            packet = struct.pack(">BBHHHBBH4s4s", 0x45, rng.choice([0, 0, 1, 2, 3, 0xB8, 0x2A]),
+                                 20 + len(l4), 1, rng.choice([0x4000, 0x4000, 0x8000]), 64,
+                                 proto, 0, src, dst) + l4
+        sent.append(packet)
+        pk.append((t, packet))
+    write("mix_random.pcap", pk)
+
+
 if __name__ == "__main__":
+    random_mix()
     observer_corners()
     main()

@@ -55,6 +55,7 @@ PATCHES = {
     "tcp-options-stop": {"mss", "tfo"},
     "tfo-expb-option": {"tfo"},
     "first-syn-wins": {"tcp", "dscp"},
+    "dns-tcp-one-byte": {"dns"},
 }
 PATCHED_PEER = os.path.join(HERE, "peer_patched.py")
 

@@ -10,6 +10,7 @@ documented in, a section of docs/differences.md:
   tcp-options-stop   "TCP option parser: stops at an invalid length"
   tfo-expb-option    "tfo chain: the cookie of experimental option 255"
   first-syn-wins     "tcp and dscp chains: the first SYN of a direction wins"
+  dns-tcp-one-byte   "dns chain: DNS over TCP with a payload of one byte"
 
     PSPDR_PATCHES=evil-keeps-flow,tcp-options-stop tests/pcap/peer_patched.py observe -i X basic evil
 
@@ -30,6 +31,7 @@ PEER = os.environ.get("PSPDR_PEER", "/work/shared/peer/pspdr-peer")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(PEER)), "lib"))
 import pltfix  # noqa: E402,F401
 
+import pathspider.chains.dns as dns  # noqa: E402
 import pathspider.chains.dscp as dscp  # noqa: E402
 import pathspider.chains.evil as evil  # noqa: E402
 import pathspider.chains.mss as mss  # noqa: E402
@@ -131,11 +133,25 @@ def first_syn_wins():
     dscp.DSCPChain._dscp_extract = dscp_extract
 
 
+def dns_tcp_one_byte():
+    tcp_hook = dns.DNSChain.tcp
+
+    def patched(self, rec, segment, rev):
+        # the fix: a one-byte payload holds no length prefix; pldns would hand ldns a size of -1
+        # and parse whatever memory follows
+        if segment.payload is not None and len(segment.payload.data) < 2:
+            return not rec["dns_response_valid"]
+        return tcp_hook(self, rec, segment, rev)
+
+    dns.DNSChain.tcp = patched
+
+
 PATCHES = {
     "evil-keeps-flow": evil_keeps_flow,
     "tcp-options-stop": tcp_options_stop,
     "tfo-expb-option": tfo_expb_option,
     "first-syn-wins": first_syn_wins,
+    "dns-tcp-one-byte": dns_tcp_one_byte,
 }
 
 def run_job(job):

@@ -258,7 +258,7 @@ def observer_corners():
         (0.06, ecn(C4, S4, tcp(40000, 80, RST, seq=1011), 0x00))])
 
 
-def random_mix(n=3000, seed=7):
+def random_mix(n=3000, seed=7, name="mix_random.pcap"):
     """Seeded random traffic among a few hosts: TCP with random flags, well-formed options (MSS,
     SACK, timestamps, window scale, TFO kinds) and payloads, UDP with DNS messages and junk, ICMP
     errors quoting earlier packets, random TOS and evil bits, IPv4 and IPv6, over ~100 s so that
@@ -314,10 +314,11 @@ def random_mix(n=3000, seed=7):
                                  proto, 0, src, dst) + l4
         sent.append(packet)
         pk.append((t, packet))
-    write("mix_random.pcap", pk)
+    write(name, pk)
 
 
 if __name__ == "__main__":
     random_mix()
+    random_mix(6000, 11, "mix_random2.pcap")
     observer_corners()
     main()

@@ -4,7 +4,7 @@
  * the sanity checks where the original hung. The test (golden_test.ts) is what passes or fails;
  * this is the breakdown for a report.
  *
- *     .tools/bin/deno run -A tests/pcap/golden_tally.ts
+ *     .tools/bin/deno run -A tests/pcap/golden_tally.ts [debian | crafted/ | CAPTURE]
  *
  * @module
  */
@@ -41,7 +41,13 @@ function normalised(flows: Flow[], ids: string[], chains: string[]): Flow[] {
   return flows;
 }
 
-const manifest: Entry[] = JSON.parse(await Deno.readTextFile(`${HERE}golden/manifest.json`));
+// an optional argument keeps the captures whose name starts with it (e.g. "crafted/")
+const only = Deno.args[0] ?? "";
+const manifest: Entry[] = (JSON.parse(
+  await Deno.readTextFile(`${HERE}golden/manifest.json`),
+) as Entry[]).filter((e) =>
+  e.capture.startsWith(only) || (only === "debian" && !e.capture.startsWith("crafted/"))
+);
 const tally = new Map<string, number>();
 const bump = (k: string) => tally.set(k, (tally.get(k) ?? 0) + 1);
 for (const e of manifest) {

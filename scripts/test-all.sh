@@ -20,7 +20,11 @@ failed_steps=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-banner() { printf '\n=== %s ===\n' "$*"; }
+banner() {
+  printf '\n=== %s ===\n' "$*"
+  step_start=$SECONDS
+}
+took() { echo "$((SECONDS - step_start)) s"; }
 
 # check NAME CMD...: a step that passes or fails as a whole
 check() {
@@ -28,9 +32,9 @@ check() {
   shift
   banner "$name"
   if "$@"; then
-    echo "--- $name: ok"
+    echo "--- $name: ok ($(took))"
   else
-    echo "--- $name: FAILED"
+    echo "--- $name: FAILED ($(took))"
     failed=$((failed + 1))
     failed_steps+=("$name")
   fi
@@ -59,9 +63,9 @@ tests() {
   if [ "$rc" != 0 ]; then
     [ "$failed" = "$before" ] && failed=$((failed + 1))
     failed_steps+=("$name")
-    echo "--- $name: FAILED (exit $rc)"
+    echo "--- $name: FAILED (exit $rc, $(took))"
   else
-    echo "--- $name: ok"
+    echo "--- $name: ok ($(took))"
   fi
 }
 

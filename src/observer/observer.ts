@@ -18,7 +18,13 @@
  * @module
  */
 
-import type { Chain, FlowRecord, NewFlowHook, PacketHook } from "./chain.ts";
+import type { Chain, FlowRecord } from "./chain.ts";
+import {
+  type NewFlowDispatch,
+  newFlowDispatch,
+  type PacketDispatch,
+  packetDispatch,
+} from "./dispatch.ts";
 import { PacketView } from "./packet.ts";
 import { PARSE_MALFORMED, PARSE_NONIP, PARSE_OK, PARSE_SHORT, parseRecord } from "./parse.ts";
 import { ACTIVE, EXPIRING, FlowEntry, FlowTable, IGNORED, keyHash } from "./flowtable.ts";
@@ -108,13 +114,14 @@ export class Observer {
   private readonly emitFn: (rec: FlowRecord) => void;
   private readonly idleTimeout: number;
   private readonly expiryTimeout: number;
-  private readonly newFlowHooks: NewFlowHook[];
-  private readonly ip4Hooks: PacketHook[];
-  private readonly ip6Hooks: PacketHook[];
-  private readonly icmp4Hooks: PacketHook[];
-  private readonly icmp6Hooks: PacketHook[];
-  private readonly tcpHooks: PacketHook[];
-  private readonly udpHooks: PacketHook[];
+  // one generated dispatcher per hook (see dispatch.ts)
+  private readonly newFlowHooks: NewFlowDispatch;
+  private readonly ip4Hooks: PacketDispatch;
+  private readonly ip6Hooks: PacketDispatch;
+  private readonly icmp4Hooks: PacketDispatch;
+  private readonly icmp6Hooks: PacketDispatch;
+  private readonly tcpHooks: PacketDispatch;
+  private readonly udpHooks: PacketDispatch;
   /** Quantised packet clock (the original's `_ptq`); -0 keeps the field a double (PacketView). */
   private ptq = -0;
   private readonly idleBins = new Map<number, FlowEntry[]>();
@@ -129,21 +136,13 @@ export class Observer {
     this.emitFn = opts.emit;
     this.idleTimeout = opts.idleTimeout ?? 30;
     this.expiryTimeout = opts.expiryTimeout ?? 5;
-    const hooks = (name: keyof Chain): PacketHook[] => {
-      const out: PacketHook[] = [];
-      for (const c of chains) {
-        const f = c[name];
-        if (typeof f === "function") out.push((f as PacketHook).bind(c));
-      }
-      return out;
-    };
-    this.newFlowHooks = hooks("newFlow") as unknown as NewFlowHook[];
-    this.ip4Hooks = hooks("ip4");
-    this.ip6Hooks = hooks("ip6");
-    this.icmp4Hooks = hooks("icmp4");
-    this.icmp6Hooks = hooks("icmp6");
-    this.tcpHooks = hooks("tcp");
-    this.udpHooks = hooks("udp");
+    this.newFlowHooks = newFlowDispatch(chains);
+    this.ip4Hooks = packetDispatch(chains, "ip4");
+    this.ip6Hooks = packetDispatch(chains, "ip6");
+    this.icmp4Hooks = packetDispatch(chains, "icmp4");
+    this.icmp6Hooks = packetDispatch(chains, "icmp6");
+    this.tcpHooks = packetDispatch(chains, "tcp");
+    this.udpHooks = packetDispatch(chains, "udp");
     const ff = new Set(["pkt_first", "pkt_last"]);
     for (const c of chains) for (const f of c.floatFields ?? []) ff.add(f);
     this.floatFields = ff;
@@ -210,14 +209,11 @@ export class Observer {
         rec = make();
         rec.pkt_first = pkt.seconds;
       } else rec = { pkt_first: pkt.seconds };
-      const nf = this.newFlowHooks;
-      for (let i = 0; i < nf.length; i++) {
-        if (!nf[i](rec, pkt)) {
-          const ig = this.table.insert(pkt, quoted, fh);
-          ig.state = IGNORED;
-          c.ignored++;
-          return;
-        }
+      if (!this.newFlowHooks(rec, pkt)) {
+        const ig = this.table.insert(pkt, quoted, fh);
+        ig.state = IGNORED;
+        c.ignored++;
+        return;
       }
       e = this.table.insert(pkt, quoted, fh);
       e.rec = rec;
@@ -240,28 +236,17 @@ export class Observer {
     }
 
     // hooks, with Python's `keep and fn(...)` short-circuit: the first false stops the packet
-    let keep = true;
+    let keep: boolean;
     if (pkt.ipVersion === 4) {
-      const h = this.ip4Hooks;
-      for (let i = 0; i < h.length && keep; i++) keep = h[i](rec, pkt, rev);
-      if (pkt.icmpOff >= 0) {
-        const hi = this.icmp4Hooks;
-        for (let i = 0; i < hi.length && keep; i++) keep = hi[i](rec, pkt, rev);
-      }
+      keep = this.ip4Hooks(rec, pkt, rev);
+      if (keep && pkt.icmpOff >= 0) keep = this.icmp4Hooks(rec, pkt, rev);
     } else {
-      const h = this.ip6Hooks;
-      for (let i = 0; i < h.length && keep; i++) keep = h[i](rec, pkt, rev);
-      if (pkt.icmpOff >= 0) {
-        const hi = this.icmp6Hooks;
-        for (let i = 0; i < hi.length && keep; i++) keep = hi[i](rec, pkt, rev);
-      }
+      keep = this.ip6Hooks(rec, pkt, rev);
+      if (keep && pkt.icmpOff >= 0) keep = this.icmp6Hooks(rec, pkt, rev);
     }
-    if (pkt.tcpOff >= 0) {
-      const h = this.tcpHooks;
-      for (let i = 0; i < h.length && keep; i++) keep = h[i](rec, pkt, rev);
-    } else if (pkt.udpOff >= 0) {
-      const h = this.udpHooks;
-      for (let i = 0; i < h.length && keep; i++) keep = h[i](rec, pkt, rev);
+    if (keep) {
+      if (pkt.tcpOff >= 0) keep = this.tcpHooks(rec, pkt, rev);
+      else if (pkt.udpOff >= 0) keep = this.udpHooks(rec, pkt, rev);
     }
     if (!keep) this.complete(e);
   }

@@ -20,8 +20,19 @@ import type { LiveObservation, MeasureDeps } from "./run.ts";
  */
 const RING_MIB = Number(Deno.env.get("PATHSPIDER_RING_MIB") ?? 128) || 128;
 
-/** How long one wait for packets may last before the loop checks the clock and stopping (ms). */
-const POLL_MS = 100;
+/**
+ * How long one wait for packets may last before the loop checks the clock, stopping and a drain
+ * request (ms). A short wait costs a wake-up of the capture thread only.
+ */
+const POLL_MS = 20;
+
+/**
+ * A drain is complete when a wait for packets that began after the request lasted this long
+ * without a block. The kernel hands over a partly filled block once it was the open block for a
+ * whole retire period (10 ms, capture-ffi/src/live.rs), i.e. at most two periods after its last
+ * packet, rounded up to jiffies: 50 ms leaves a margin for any HZ.
+ */
+const DRAIN_QUIET_MS = 50;
 
 /**
  * A batch holding one non-IP Ethernet record stamped `epochMs`: the observer advances its packet
@@ -70,17 +81,28 @@ export function observeLive(
   const batch = new PacketBatch();
   let running = true;
   let dropped = 0;
+  // drain requests: resolved once every packet captured before the request was observed
+  let drains: { since: number; done: () => void }[] = [];
   const loop = (async () => {
     let lastTick = 0;
     while (running) {
-      const n = await src.next(batch, POLL_MS);
+      const began = performance.now();
+      const draining = drains.length > 0;
+      const n = await src.next(batch, draining ? DRAIN_QUIET_MS : POLL_MS);
       if (n > 0) observer.push(batch);
       const now = Date.now();
       if (now - lastTick >= 200) {
         observer.push(clockRecord(now));
         lastTick = now;
       }
+      if (draining && n === 0) {
+        // this whole quiet wait came after the request: every earlier packet was handed over
+        const ready = drains.filter((d) => d.since <= began);
+        drains = drains.filter((d) => d.since > began);
+        for (const d of ready) d.done();
+      }
     }
+    for (const d of drains) d.done();
   })();
   return {
     async stop() {
@@ -95,7 +117,10 @@ export function observeLive(
         src.close();
       }
     },
-    flush() {
+    async flush() {
+      if (running) {
+        await new Promise<void>((done) => drains.push({ since: performance.now(), done }));
+      }
       observer.flush();
     },
     drops() {

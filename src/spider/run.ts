@@ -21,8 +21,11 @@ export interface LiveObservation {
   stop(): Promise<void>;
   /** Packets the kernel dropped so far. */
   drops(): number;
-  /** Hands over every flow the observer holds now (at the end, instead of its expiry timers). */
-  flush(): void;
+  /**
+   * Hands over every flow the observer holds (at the end, instead of its expiry timers), once
+   * every packet the interface carried before the call went through the observer.
+   */
+  flush(): Promise<void>;
 }
 
 /** Starts observing `iface` with `chains`, handing each finished flow to `onFlow`. */
@@ -59,9 +62,6 @@ export interface MeasureDeps {
   /** Releases what the components hold (sockets). */
   close?: () => void;
 }
-
-/** How long after the last connection ended the observer is flushed (ms). */
-const FLUSH_GRACE_MS = 1000;
 
 /** Exit status after SIGINT / SIGTERM (128 + signal number). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -144,10 +144,11 @@ export async function runMeasure(
     source,
     merger,
     flowWaitMs: flowWaitMs(timeouts),
-    // a last moment for late packets (final ACKs, RSTs), then no need to wait for expiry
+    // every packet of the connections (the helpers saw their last one) is in the capture ring
+    // within milliseconds: drain it, then no need to wait for the expiry timers (the original
+    // flushed at the first packet after its workers ended)
     connectionsDone: async () => {
-      await new Promise((r) => setTimeout(r, FLUSH_GRACE_MS));
-      observation.flush();
+      await observation.flush();
       // the flush handed every flow over at once: a connection still waiting has none
       merger.giveUp();
     },

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { compileShape, type Shape, type ShapeOut } from "./ndjson_shape.ts";
+
 const HEX = "0123456789abcdef";
 
 /** A string as Python's `json.dumps` (ensure_ascii) quotes it. */
@@ -151,16 +153,40 @@ const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
+/** True when the record's own keys are exactly `keys`, in that order. */
+function sameKeys(rec: Record<string, unknown>, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in rec) {
+    if (k !== keys[i]) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+/** Most record shapes a writer compiles; records of further shapes take the generic path. */
+const MAX_SHAPES = 32;
+
+const SHAPE_TEXT = { pyFloat, pyString, pyValue };
+
 /**
  * Writes flow records as ndjson lines (Python `json.dumps` text) straight into a byte buffer, and
  * hands full chunks to `sink`: no intermediate strings for keys, integers, booleans or ASCII
  * strings. Call `flush()` to hand over what is buffered.
+ *
+ * For each list of keys it meets, the writer compiles a record writer (`ndjson_shape.ts`); a
+ * record whose keys match none of them (more than `MAX_SHAPES` lists) is written field by field.
  */
-export class NdjsonWriter {
-  private buf: Uint8Array;
-  private pos = 0;
+export class NdjsonWriter implements ShapeOut {
+  /** @internal the output bytes (ShapeOut). */
+  buf: Uint8Array;
+  /** @internal next byte to write (ShapeOut). */
+  pos = 0;
+  /** @internal bytes a record writer's value helpers keep free (ShapeOut). */
+  reserve = 0;
   private readonly keys = new Map<string, KeyBytes>();
   private readonly enc = new TextEncoder();
+  private shape: Shape | null = null;
+  private readonly shapes = new Map<string, Shape>();
 
   /** `sink` receives each chunk (valid only during the call); `chunk` is the buffer size. */
   constructor(private readonly sink: (bytes: Uint8Array) => void, chunk = 1 << 20) {
@@ -172,6 +198,12 @@ export class NdjsonWriter {
    * writer remembers, per key, what the set said the first time it saw the key.
    */
   write(rec: Record<string, unknown>, floatKeys: ReadonlySet<string>): void {
+    let sh = this.shape;
+    if (sh === null || !sameKeys(rec, sh.keys)) sh = this.shapeOf(rec, floatKeys);
+    if (sh !== null) {
+      sh.write(rec, this);
+      return;
+    }
     if (this.buf.length - this.pos < 4096) this.flush();
     this.byte(0x7b);
     let first = true;
@@ -182,11 +214,7 @@ export class NdjsonWriter {
         this.byte(0x20);
       }
       first = false;
-      let key = this.keys.get(k);
-      if (key === undefined) {
-        key = new KeyBytes(this.enc.encode(pyString(k) + ": "), floatKeys.has(k));
-        this.keys.set(k, key);
-      }
+      const key = this.keyOf(k, floatKeys);
       this.bytes(key.bytes);
       if (typeof v === "number") {
         if (key.float || !Number.isInteger(v)) this.ascii(pyFloat(v));
@@ -211,6 +239,41 @@ export class NdjsonWriter {
     if (this.pos === 0) return;
     this.sink(this.buf.subarray(0, this.pos));
     this.pos = 0;
+  }
+
+  /** @internal makes at least `n` bytes free after `pos` (ShapeOut). */
+  room(n: number): void {
+    if (this.buf.length - this.pos < n) this.grow(n);
+  }
+
+  /** A key's text, and its float-ness, fixed the first time this writer sees the key. */
+  private keyOf(k: string, floatKeys: ReadonlySet<string>): KeyBytes {
+    let key = this.keys.get(k);
+    if (key === undefined) {
+      key = new KeyBytes(this.enc.encode(pyString(k) + ": "), floatKeys.has(k));
+      this.keys.set(k, key);
+    }
+    return key;
+  }
+
+  /** The compiled writer for the keys of `rec` (compiled on first use); null past MAX_SHAPES. */
+  private shapeOf(rec: Record<string, unknown>, floatKeys: ReadonlySet<string>): Shape | null {
+    const keys: string[] = [];
+    for (const k in rec) keys.push(k);
+    const id = keys.join("\u0000");
+    let sh = this.shapes.get(id);
+    if (sh === undefined) {
+      if (this.shapes.size >= MAX_SHAPES) return null;
+      sh = compileShape(
+        keys,
+        keys.map((k) => pyString(k) + ": "),
+        keys.map((k) => this.keyOf(k, floatKeys).float),
+        SHAPE_TEXT,
+      );
+      this.shapes.set(id, sh);
+    }
+    this.shape = sh;
+    return sh;
   }
 
   private byte(b: number): void {

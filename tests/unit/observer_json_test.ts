@@ -88,3 +88,58 @@ Deno.test("a record serialises like json.dumps, through pyRecord and the ndjson 
   const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
   assertEquals(text, want + want);
 });
+
+/** The ndjson writer's bytes for `recs` as text, through a buffer of `chunk` bytes. */
+function ndjson(recs: Record<string, unknown>[], ff: ReadonlySet<string>, chunk: number): string {
+  const parts: Uint8Array[] = [];
+  const w = new NdjsonWriter((b) => parts.push(b.slice()), chunk);
+  for (const r of recs) w.write(r, ff);
+  w.flush();
+  return new TextDecoder().decode(new Uint8Array(parts.flatMap((c) => [...c])));
+}
+
+Deno.test("the ndjson writer prints pyRecord's text for records of one shape and of many", () => {
+  const ff = new Set(["pkt_first", "f"]);
+  const values: unknown[] = [
+    null,
+    undefined,
+    true,
+    false,
+    0,
+    -0,
+    7,
+    2147483647,
+    2147483648,
+    -1,
+    1e21,
+    0.5,
+    NaN,
+    -Infinity,
+    "",
+    "198.18.0.1",
+    'q"b\\s\n\u00e9\u{1f600}',
+    [1, "a", null, [true]],
+    { k: 1.5, "n\u00e9": [] },
+  ];
+  // one shape, every value type in every position (float key and plain key)
+  const same: Record<string, unknown>[] = values.map((v, i) => ({
+    pkt_first: 1700000000 + i / 7,
+    a: v,
+    f: v,
+    b: values[(i + 3) % values.length],
+  }));
+  // more shapes than the writer compiles: the later ones take the field-by-field path
+  const many: Record<string, unknown>[] = [];
+  for (let i = 0; i < 40; i++) {
+    const r: Record<string, unknown> = { pkt_first: i + 0.25 };
+    r[`k${i}`] = values[i % values.length];
+    r["f"] = i;
+    if (i % 3 === 0) r["x"] = "long ".repeat(i * 20);
+    many.push(r, { ...same[i % same.length] });
+  }
+  const empty: Record<string, unknown>[] = [{}, { pkt_first: 1 }, {}];
+  for (const recs of [same, many, empty]) {
+    const want = recs.map((r) => pyRecord(r, ff) + "\n").join("");
+    for (const chunk of [64, 1 << 20]) assertEquals(ndjson(recs, ff, chunk), want);
+  }
+});

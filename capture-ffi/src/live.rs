@@ -29,8 +29,14 @@ const TPACKET3_HDRLEN: usize = 48;
 /// header looks like, so one filter serves Ethernet, loopback and raw-IP (TUN) devices.
 const SKF_AD_PROTOCOL: u32 = 0xffff_f000;
 
-/// Each ring block is 1 MiB: a power-of-two number of pages, larger than any packet.
-const BLOCK_SIZE: usize = 1 << 20;
+/// Each ring block is 128 KiB: a power-of-two number of pages, larger than any packet (65535
+/// bytes of snap length plus headers). A block is handed over when full or after
+/// `BLOCK_TIMEOUT_MS`, so at low rates every block holds at least that long a stretch of traffic:
+/// many small blocks tolerate a longer stall of the reader than a few large ones of the same
+/// total size.
+const BLOCK_SIZE: usize = 128 << 10;
+/// Blocks per MiB of ring.
+const BLOCKS_PER_MIB: usize = (1 << 20) / BLOCK_SIZE;
 /// Frame size for the V3 ring bookkeeping (V3 packs packets tightly; this only sets frame_nr).
 const FRAME_SIZE: usize = 2048;
 /// A partly filled block is handed to us after this long (ms), bounding latency at low rates.
@@ -215,7 +221,7 @@ impl LiveCapture {
         let snaplen = if snaplen == 0 {
             65535
         } else {
-            snaplen.min(BLOCK_SIZE as u32 / 2)
+            snaplen.min(65535)
         };
         let ring_mib = if ring_mib == 0 {
             32
@@ -296,17 +302,18 @@ impl LiveCapture {
         };
         setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
             .map_err(|_| fail("attaching the filter"))?;
+        let block_nr = ring_mib * BLOCKS_PER_MIB;
         let req = TpacketReq3 {
             block_size: BLOCK_SIZE as u32,
-            block_nr: ring_mib as u32,
+            block_nr: block_nr as u32,
             frame_size: FRAME_SIZE as u32,
-            frame_nr: (BLOCK_SIZE / FRAME_SIZE * ring_mib) as u32,
+            frame_nr: (BLOCK_SIZE / FRAME_SIZE * block_nr) as u32,
             retire_blk_tov: BLOCK_TIMEOUT_MS,
             sizeof_priv: 0,
             feature_req_word: 0,
         };
         setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req).map_err(|_| fail("PACKET_RX_RING"))?;
-        let size = BLOCK_SIZE * ring_mib;
+        let size = BLOCK_SIZE * block_nr;
         // SAFETY: mapping the ring the kernel just allocated for this socket.
         let base = unsafe {
             libc::mmap(
@@ -324,7 +331,7 @@ impl LiveCapture {
         let ring = Ring {
             base: base as *mut u8,
             size,
-            block_nr: ring_mib,
+            block_nr,
             cur: 0,
             in_block: false,
             pkt_off: 0,

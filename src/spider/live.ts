@@ -13,14 +13,6 @@ import type { Connector } from "./engine.ts";
 import type { LiveObservation, MeasureDeps } from "./run.ts";
 
 /**
- * Kernel ring size. The ring hands over a block after 10 ms even when it is nearly empty, so its
- * block count is what bounds how long the event loop may be busy elsewhere (500 workers
- * completing connections) before the kernel drops packets: 128 blocks of 1 MiB are 1.3 s (32
- * dropped packets at -w 500 on the testbed, 64 did not). PATHSPIDER_RING_MIB overrides it.
- */
-const RING_MIB = Number(Deno.env.get("PATHSPIDER_RING_MIB") ?? 128) || 128;
-
-/**
  * How long one wait for packets may last before the loop checks the clock, stopping and a drain
  * request (ms). A short wait costs a wake-up of the capture thread only.
  */
@@ -58,10 +50,11 @@ export function observeLive(
   chainNames: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: { idle: number; expiry: number },
+  capture: { ringMiB: number } = { ringMiB: 16 },
 ): LiveObservation {
   let src: CaptureSource;
   try {
-    src = CaptureSource.openLive(iface, { filter: "ip", ringMiB: RING_MIB });
+    src = CaptureSource.openLive(iface, { filter: "ip", ringMiB: capture.ringMiB });
   } catch (e) {
     if (e instanceof CaptureError) {
       if (e.code === Status.NOT_PERMITTED) {
@@ -157,7 +150,8 @@ export function liveDeps(): MeasureDeps {
   const reactor = Reactor.open();
   return {
     connect: helperConnector(reactor),
-    observe: (iface, chains, onFlow, timeouts) => observeLive(iface, chains, onFlow, timeouts),
+    observe: (iface, chains, onFlow, timeouts, capture) =>
+      observeLive(iface, chains, onFlow, timeouts, capture),
     close: () => reactor.close(),
   };
 }

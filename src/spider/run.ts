@@ -11,6 +11,7 @@ import { countLines, newFeederStats, readJobs } from "./feeder.ts";
 import { type ForgeRun, startForge } from "./forge.ts";
 import { checkInterfaceUp, sourceAddresses } from "./iface.ts";
 import { recoverStaleJournals, SettingsJournal } from "./journal.ts";
+import { ringMiB } from "./ring.ts";
 import { Merger } from "./merger.ts";
 import { ResultWriter } from "./output.ts";
 import { startProgress } from "./progress.ts";
@@ -34,6 +35,7 @@ export type ObserveFn = (
   chains: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: ObserverTimeouts,
+  capture: { ringMiB: number },
 ) => LiveObservation;
 
 /** Observer timeouts (seconds), as the original's `idle_timeout` and `expiry_timeout`. */
@@ -82,7 +84,9 @@ export async function runMeasure(
   const timeouts = observerTimeouts(o.args.timeout);
   let observation: LiveObservation;
   try {
-    observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts);
+    observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
+      ringMiB: ringMiB(o.workers),
+    });
   } catch (e) {
     deps.close?.();
     throw e;

@@ -1,6 +1,22 @@
 import assert from "node:assert/strict";
 import { Reactor } from "../../src/ffi/sockets.ts";
 import { CONNECT_HELPERS } from "../../src/spider/connect/mod.ts";
+import { jobQuery } from "../../src/spider/connect/dns_udp.ts";
+import { QTYPE_A, QTYPE_AAAA } from "../../src/spider/connect/dns_codec.ts";
+
+Deno.test("DNS helpers ask for AAAA for an IPv6 target and A for an IPv4 one", () => {
+  const qtype = (dip: string) => {
+    const q = jobQuery({ job: { dip, domain: "www.example.test" } })!;
+    // the question ends the query: QTYPE, then QCLASS IN
+    const v = new DataView(q.msg.buffer, q.msg.byteOffset, q.msg.byteLength);
+    assert.equal(v.getUint16(q.msg.length - 2), 1);
+    assert.equal(v.getUint16(0), q.id);
+    return v.getUint16(q.msg.length - 4);
+  };
+  assert.equal(qtype("198.18.0.2"), QTYPE_A);
+  assert.equal(qtype("fd00:5::1"), QTYPE_AAAA);
+  assert.equal(qtype("::ffff:198.18.0.2"), QTYPE_AAAA);
+});
 
 // Bad jobs never reach the network: these calls open no socket.
 

@@ -6,7 +6,7 @@
  */
 
 import { SocketError } from "../../ffi/sockets.ts";
-import { buildQuery, parseResponse, QTYPE_A } from "./dns_codec.ts";
+import { buildQuery, parseResponse, QTYPE_A, QTYPE_AAAA } from "./dns_codec.ts";
 import { failState, jobPort, openConnection, remaining, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,
@@ -17,13 +17,17 @@ import {
   type HelperCall,
 } from "./types.ts";
 
-/** The query a DNS helper sends for a job (type A, as the original's, whatever the family). */
-export function jobQuery(call: HelperCall): { id: number; msg: Uint8Array } | null {
+/**
+ * The query a DNS helper sends for a job: the job's `domain`, type AAAA for an IPv6 target and A
+ * for an IPv4 one, as the issue asks (the original's code asked for A whatever the family).
+ */
+export function jobQuery(call: Pick<HelperCall, "job">): { id: number; msg: Uint8Array } | null {
   const domain = call.job.domain;
   if (typeof domain !== "string" || domain === "") return null;
   const id = crypto.getRandomValues(new Uint16Array(1))[0];
+  const qtype = call.job.dip.includes(":") ? QTYPE_AAAA : QTYPE_A;
   try {
-    return { id, msg: buildQuery(id, domain, QTYPE_A) };
+    return { id, msg: buildQuery(id, domain, qtype) };
   } catch {
     return null;
   }

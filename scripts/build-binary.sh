@@ -36,6 +36,7 @@ mkdir -p "$(dirname "$OUT")"
 # --include embeds the cdylib; src/ffi/library.ts finds it at its source-relative path inside
 # the executable's virtual file system.
 timeout 600 "$DENO" compile --quiet --allow-all --no-prompt --config deno.json \
+  --v8-flags=--min-semi-space-size=32 \
   --include "$LIB" --output "$OUT" src/main.ts
 # A full `deno` given as DENORT_BIN builds an executable that ignores the embedded program.
 if ! "$OUT" --version 2>/dev/null | grep -q '^pathspider '; then

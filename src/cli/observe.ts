@@ -4,7 +4,6 @@
  * file, one flow record per line (ndjson) as the original's `json.dumps` writes it.
  */
 import type { Command } from "commander";
-import { setImmediate } from "node:timers";
 import { UserError } from "./fail.ts";
 import { chainNames, listedChainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";
@@ -64,11 +63,6 @@ class ByteSink {
       throw new UserError(`cannot write output: ${(e as Error).message}`);
     }
   }
-}
-
-/** One turn of the event loop (timers, signals, I/O callbacks) without a timer's clamp. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }
 
 function listChains(): void {
@@ -137,14 +131,23 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     const observer = new Observer(makeChains(chainArgs), {
       emit: (rec: FlowRecord) => out.write(rec, observer.floatFields),
     });
-    const batch = new PacketBatch();
+    // Two batches for a file: the library fills one on a background thread while the other is
+    // observed. Awaiting that read also lets the event loop deliver SIGINT/SIGTERM.
+    const batches = [new PacketBatch(), new PacketBatch()];
+    let cur = 0;
+    let inFlight: Promise<number> | null = null;
+    const read = (b: InstanceType<typeof PacketBatch>) =>
+      source.live ? source.next(b, 200) : source.nextInBackground(b);
     // a capture error ends the input; the flows seen so far are still written, then it is reported
     let failure: Error | undefined;
     try {
       while (!stop && !sink.broken) {
+        const batch = batches[cur];
         let n: number;
         try {
-          n = source.live ? await source.next(batch, 200) : source.nextSync(batch);
+          const p = inFlight ?? read(batch);
+          inFlight = null;
+          n = await p;
         } catch (e) {
           if (e instanceof CaptureError && e.code === Status.TRUNCATED) {
             if (!opts.quiet) console.error(`pathspider: warning: ${e.message}`);
@@ -154,17 +157,20 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         }
         if (n < 0) break;
         if (n === 0) continue;
+        if (!source.live) {
+          cur ^= 1;
+          inFlight = read(batches[cur]);
+        }
         writer?.write(batch);
         observer.push(batch);
         if (source.live) out.flush();
-        // a file is read synchronously: let the event loop deliver SIGINT/SIGTERM between batches.
-        // Not with setTimeout(0): nested timers are clamped to 4 ms (HTML rule, which Deno follows),
-        // which cost more than reading and observing a 4 MiB batch.
-        else await yieldToEventLoop();
       }
     } catch (e) {
       if (!(e instanceof CaptureError)) throw e;
       failure = e;
+    } finally {
+      // the library may still be writing into the other batch: let it finish before closing
+      if (inFlight !== null) await (inFlight as Promise<number>).catch(() => -1);
     }
     observer.flush();
     out.flush();

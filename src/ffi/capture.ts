@@ -152,6 +152,17 @@ export class CaptureSource {
     return this.#result(batch, n);
   }
 
+  /**
+   * For a file, like `nextSync` but read on a background thread (Deno's blocking pool): the
+   * caller can work on another batch meanwhile (double buffering). One call at a time per source;
+   * do not touch `batch` until the promise settles. For a live capture, `next(batch, timeoutMs)`.
+   */
+  async nextInBackground(batch: PacketBatch, timeoutMs = 0): Promise<number> {
+    if (this.live) return this.next(batch, timeoutMs);
+    const n = await this.#lib.ps_capture_next_live(this.#open(), batch.buf, batch.buf.length, 0);
+    return this.#result(batch, n);
+  }
+
   /** Like `next` for a file, without a promise (a file never waits). */
   nextSync(batch: PacketBatch): number {
     const n = this.#lib.ps_capture_next(this.#open(), batch.buf, batch.buf.length, 0);

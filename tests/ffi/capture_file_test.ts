@@ -170,3 +170,47 @@ Deno.test("a closed source refuses to read and closing twice is harmless", async
   src.close();
   await assertRejects(() => src.next(new PacketBatch(), 0), CaptureError);
 });
+
+Deno.test("background reads into two alternating batches give the packets of nextSync, then the truncation once", async () => {
+  const f = `${DATA}/tcp_http.pcap`;
+  const whole = await readAll(f, 2048);
+  const data = await Deno.readFile(f);
+  const cut = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    await Deno.writeFile(cut, data.subarray(0, data.length - 10));
+    for (const [path, want] of [[f, whole], [cut, whole.slice(0, -1)]] as const) {
+      const src = CaptureSource.openFile(path);
+      const batches = [new PacketBatch(2048), new PacketBatch(2048)];
+      const got: string[] = [];
+      let truncations = 0;
+      try {
+        // as observe does: the next read is under way while the previous batch is looked at
+        let cur = 0;
+        let inFlight: Promise<number> | null = null;
+        for (;;) {
+          const batch = batches[cur];
+          let n: number;
+          try {
+            const p = inFlight ?? src.nextInBackground(batch);
+            inFlight = null;
+            n = await p;
+          } catch (e) {
+            assert(e instanceof CaptureError && e.code === Status.TRUNCATED, String(e));
+            truncations++;
+            continue;
+          }
+          if (n < 0) break;
+          cur ^= 1;
+          inFlight = src.nextInBackground(batches[cur]);
+          for (const off of batch.offsets()) got.push(`${batch.tsSec(off)}.${batch.tsNsec(off)}`);
+        }
+      } finally {
+        src.close();
+      }
+      assertEquals(got, want.map((p) => `${p.sec}.${p.nsec}`), path);
+      assertEquals(truncations, path === cut ? 1 : 0, path);
+    }
+  } finally {
+    await Deno.remove(cut);
+  }
+});

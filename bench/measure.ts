@@ -1,9 +1,10 @@
 /**
  * Measure benchmark on an Internet-like testbed: N targets (default 1000, each over IPv4 and
  * IPv6) behind a router that delays each target's path by 10-300 ms, keeps 5% of them silent
- * and plays a few ECN middleboxes. Runs `measure ecn` with ours and with the original PATHspider
- * (each with its default worker count, then both with 100 workers unless QUICK=1), and reports
- * wall time, jobs/s, CPU, peak RSS and how often both give the same conditions for a job.
+ * and plays a few ECN middleboxes. Runs `measure ecn` and `measure dscp` (PLUGINS="ecn dscp")
+ * with ours and with the original PATHspider (TOOLS="ours original"; each with its default worker
+ * count, then both with 100 workers unless QUICK=1), and reports wall time, jobs/s, CPU, peak RSS and how often
+ * both give the same conditions for a job.
  *   deno run -A bench/measure.ts [N]       results in bench/out/measure.{txt,json}; needs root
  *
  * @module
@@ -35,6 +36,7 @@ const targets = Array.from({ length: N }, (_, i) => {
 
 interface Run {
   tool: string;
+  plugin: string;
   workers: string;
   wall: number;
   cpu: number;
@@ -43,7 +45,13 @@ interface Run {
   summary: string;
 }
 
-async function measure(tb: Testbed, tool: string, argv: string[], jobs: string): Promise<Run> {
+async function measure(
+  tb: Testbed,
+  tool: string,
+  plugin: string,
+  argv: string[],
+  jobs: string,
+): Promise<Run> {
   const timeFile = `${OUT}/measure-time.txt`;
   const w = argv.includes("-w") ? argv[argv.indexOf("-w") + 1] : "default";
   // the original only notices the end of its input when a packet arrives: keep a little traffic
@@ -61,10 +69,10 @@ async function measure(tb: Testbed, tool: string, argv: string[], jobs: string):
     const j = JSON.parse(line);
     results.set(`${j.dip} ${j.dp}`, [...(j.conditions ?? [])].sort().join(" "));
   }
-  await Deno.writeTextFile(`${OUT}/measure-${tool}-w${w}.ndjson`, r.stdout);
+  await Deno.writeTextFile(`${OUT}/measure-${plugin}-${tool}-w${w}.ndjson`, r.stdout);
   const summary = r.stderr.trim().split("\n").filter((l) => !/^INFO|^DEBUG|^WARNING/.test(l))
     .pop() ?? "";
-  return { tool, workers: w, wall, cpu: user + sys, rssMiB: rss / 1024, results, summary };
+  return { tool, plugin, workers: w, wall, cpu: user + sys, rssMiB: rss / 1024, results, summary };
 }
 
 await Deno.mkdir(OUT, { recursive: true });
@@ -80,18 +88,21 @@ try {
   ).join("\n") + "\n";
   const ours = [`${ROOT}bin/pathspider`, "measure", "-i", tb.clientIface];
   const orig = [PEER, "measure", "-i", tb.clientIface];
-  const plans: [string, string[]][] = [
-    ["ours", [...ours, "ecn"]],
-    ["original", [...orig, "ecn"]],
-  ];
-  if (!Deno.env.get("QUICK")) {
-    plans.push(["ours", [...ours, "-w", "100", "ecn"]]);
-    plans.push(["original", [...orig, "-w", "100", "ecn"]]);
+  const plans: [string, string, string[]][] = [];
+  for (const plugin of (Deno.env.get("PLUGINS") ?? "ecn dscp").split(/[ ,]+/).filter(Boolean)) {
+    plans.push(["ours", plugin, [...ours, plugin]]);
+    plans.push(["original", plugin, [...orig, plugin]]);
+    if (!Deno.env.get("QUICK")) {
+      plans.push(["ours", plugin, [...ours, "-w", "100", plugin]]);
+      plans.push(["original", plugin, [...orig, "-w", "100", plugin]]);
+    }
   }
-  for (const [tool, argv] of plans) {
+  const tools = (Deno.env.get("TOOLS") ?? "ours original").split(/[ ,]+/);
+  for (const [tool, plugin, argv] of plans) {
+    if (!tools.includes(tool)) continue;
     if (tool === "original" && !(await Deno.stat(PEER).catch(() => null))) continue;
     console.error(`bench: ${argv.join(" ")} < ${N * 2} jobs`);
-    runs.push(await measure(tb, tool, argv, jobs));
+    runs.push(await measure(tb, tool, plugin, argv, jobs));
   }
 } finally {
   await tb.destroy();
@@ -99,31 +110,33 @@ try {
 
 const jobsN = N * 2;
 const lines = [
-  `measure ecn, ${jobsN} jobs (${N} targets x IPv4/IPv6), delays 10-300 ms, 5% silent`,
-  `${"tool".padEnd(10)} ${"workers".padEnd(8)} ${"wall".padStart(8)} ${"jobs/s".padStart(8)} ${
-    "cpu".padStart(8)
-  } ${"rss MiB".padStart(8)} ${"results".padStart(8)}`,
+  `measure, ${jobsN} jobs (${N} targets x IPv4/IPv6), delays 10-300 ms, 5% silent`,
+  `${"plugin".padEnd(6)} ${"tool".padEnd(10)} ${"workers".padEnd(8)} ${"wall".padStart(8)} ${
+    "jobs/s".padStart(8)
+  } ${"cpu".padStart(8)} ${"rss MiB".padStart(8)} ${"results".padStart(8)}`,
   ...runs.map((r) =>
-    `${r.tool.padEnd(10)} ${r.workers.padEnd(8)} ${r.wall.toFixed(1).padStart(7)}s ${
-      (jobsN / r.wall).toFixed(1).padStart(8)
-    } ${r.cpu.toFixed(1).padStart(7)}s ${r.rssMiB.toFixed(0).padStart(8)} ${
-      String(r.results.size).padStart(8)
-    }`
+    `${r.plugin.padEnd(6)} ${r.tool.padEnd(10)} ${r.workers.padEnd(8)} ${
+      r.wall.toFixed(1).padStart(7)
+    }s ${(jobsN / r.wall).toFixed(1).padStart(8)} ${r.cpu.toFixed(1).padStart(7)}s ${
+      r.rssMiB.toFixed(0).padStart(8)
+    } ${String(r.results.size).padStart(8)}`
   ),
 ];
-for (const w of new Set(runs.map((r) => r.workers))) {
-  const a = runs.find((r) => r.tool === "ours" && r.workers === w);
-  const b = runs.find((r) => r.tool === "original" && r.workers === w);
-  if (!a || !b) continue;
-  let same = 0;
-  for (const [k, v] of a.results) if (b.results.get(k) === v) same++;
-  lines.push(
-    `workers ${w}: same conditions for ${same}/${jobsN} jobs; ours ${
-      (b.wall / a.wall).toFixed(1)
-    }x the original's speed`,
-  );
+for (const p of new Set(runs.map((r) => r.plugin))) {
+  for (const w of new Set(runs.map((r) => r.workers))) {
+    const a = runs.find((r) => r.plugin === p && r.tool === "ours" && r.workers === w);
+    const b = runs.find((r) => r.plugin === p && r.tool === "original" && r.workers === w);
+    if (!a || !b) continue;
+    let same = 0;
+    for (const [k, v] of a.results) if (b.results.get(k) === v) same++;
+    lines.push(
+      `${p}, workers ${w}: same conditions for ${same}/${jobsN} jobs; ours ${
+        (b.wall / a.wall).toFixed(1)
+      }x the original's speed`,
+    );
+  }
 }
-for (const r of runs) lines.push(`${r.tool} (${r.workers}): ${r.summary}`);
+for (const r of runs) lines.push(`${r.plugin} ${r.tool} (${r.workers}): ${r.summary}`);
 const text = lines.join("\n") + "\n";
 await Deno.writeTextFile(`${OUT}/measure.txt`, text);
 await Deno.writeTextFile(

@@ -15,7 +15,7 @@ echo "=== capture-file read speed (FFI wrapper, no parsing) ===" >&2
 "$DENO" run -A bench/capture_read.ts bench/out/mixed.pcap 5
 echo "=== connection helpers: http connections/s in the testbed ===" >&2
 "$DENO" run -A bench/connect_rate.ts http 1000 200
-echo "=== measure ecn on an Internet-like testbed ===" >&2
+echo "=== measure ecn and dscp on an Internet-like testbed ===" >&2
 "$DENO" run -A bench/measure.ts "${BENCH_TARGETS:-1000}"
 if [ -f bench/forge.sh ]; then
   echo "=== forge: measure evilbit/udpzero and raw send rate ===" >&2

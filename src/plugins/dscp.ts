@@ -47,6 +47,8 @@ export const dscpPlugin: Plugin = {
   model: (args: PluginArgs) => ({
     kind: "desync",
     connections: [{ tos: 0 }, { tos: (Number(args.codepoint ?? DEFAULT_CODEPOINT) & 63) << 2 }],
+    // each mark is on its own socket: the two connections can run side by side
+    concurrent: true,
   }),
   combineFlows(flows: FlowResult[]): string[] {
     // as the original: one unobserved flow and nothing else can be said

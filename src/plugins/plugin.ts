@@ -80,6 +80,12 @@ export type Model =
      * applied once before the first job, journalled and restored like sync settings.
      */
     settings?: Setting[];
+    /**
+     * The connections are independent of each other (no state carried from one to the next,
+     * like a fast-open cookie): a job starts them all at once instead of in turn, so a silent
+     * target holds its worker for one timeout, not one per connection.
+     */
+    concurrent?: boolean;
   }
   | {
     /** One connection per job; conditions come from the observer and the helper. */

@@ -172,7 +172,11 @@ export class Engine {
           : m.kind === "forge"
           ? Array.from({ length: m.packets }, () => ({}))
           : [{}];
-        const workers = Array.from({ length: this.o.workers }, () => this.#desyncWorker(conns));
+        const concurrent = m.kind === "desync" && m.concurrent === true;
+        const workers = Array.from(
+          { length: this.o.workers },
+          () => this.#desyncWorker(conns, concurrent),
+        );
         await Promise.all(workers);
       }
       // no connection is left: the observer may hand over the flows it still holds
@@ -201,14 +205,21 @@ export class Engine {
     return r.value;
   }
 
-  /** Desync and single: each worker runs its job's connections in turn, on its own. */
-  async #desyncWorker(conns: ConnectionOptions[]): Promise<void> {
+  /**
+   * Desync and single: each worker runs its job's connections in turn (or all at once when they
+   * are `concurrent`), on its own.
+   */
+  async #desyncWorker(conns: ConnectionOptions[], concurrent: boolean): Promise<void> {
     while (true) {
       const fed = await this.#next();
       if (fed === null) return;
-      const outcomes: ConnOutcome[] = [];
-      for (let c = 0; c < conns.length; c++) {
-        outcomes.push(await this.#connect(fed.job, c, conns[c]));
+      let outcomes: ConnOutcome[] = [];
+      if (concurrent) {
+        outcomes = await Promise.all(conns.map((opts, c) => this.#connect(fed.job, c, opts)));
+      } else {
+        for (let c = 0; c < conns.length; c++) {
+          outcomes.push(await this.#connect(fed.job, c, conns[c]));
+        }
       }
       this.#finish(fed.job, outcomes);
     }

@@ -76,7 +76,7 @@ Deno.test("dscp combineFlows gives only not_observed when a flow is missing", ()
 
 Deno.test("dscp model marks the experiment socket with the codepoint shifted into the ToS byte", () => {
   const m = dscpPlugin.model({ ...args, codepoint: 46 });
-  assertEquals(m, { kind: "desync", connections: [{ tos: 0 }, { tos: 184 }] });
+  assertEquals(m, { kind: "desync", connections: [{ tos: 0 }, { tos: 184 }], concurrent: true });
 });
 
 Deno.test("dscp --codepoint accepts 0-63 and rejects anything else", () => {

@@ -123,6 +123,36 @@ Deno.test("the desync model passes each connection its own options and needs no 
   assertEquals(log.filter((l) => l.endsWith("tos=0")).length, 3);
 });
 
+for (const concurrent of [true, false]) {
+  Deno.test(`a desync job starts its connections ${concurrent ? "at once when they are concurrent" : "in turn otherwise"}`, async () => {
+    const events: string[] = [];
+    const { engine, results } = setup({
+      n: 1,
+      workers: 1,
+      plugin: {
+        ...dscpPlugin,
+        model: () => ({ kind: "desync", connections: [{ tos: 0 }, { tos: 184 }], concurrent }),
+      },
+      args: { connect: "tcp", timeout: 1, codepoint: 46 },
+      flowWaitMs: 50,
+      connect: async (_m, _j, o) => {
+        events.push(`start ${o.tos}`);
+        await new Promise((r) => setTimeout(r, 20));
+        events.push(`end ${o.tos}`);
+        return { sip: o.source, sp: 0, spdr_state: 0 };
+      },
+    });
+    await engine.run();
+    assertEquals(results.length, 1);
+    assertEquals(
+      events,
+      concurrent
+        ? ["start 0", "start 184", "end 0", "end 184"]
+        : ["start 0", "end 0", "start 184", "end 184"],
+    );
+  });
+}
+
 Deno.test("a connection whose flow never comes is reported not observed and counted", async () => {
   const merger = new Merger({ flowTtlMs: 60_000 });
   const { engine, results } = await setup({

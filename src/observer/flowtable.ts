@@ -210,3 +210,8 @@ export class FlowTable {
     this.mask = mask;
   }
 }
+
+// V8 treats a field written only by the constructor as constant and compiles lookups that rely
+// on it; the first growth of a real table (at 1,024 flows) would then throw that code away.
+// Replacing the bucket array of a throwaway table once, at load, settles it beforehand.
+new FlowTable().clear();

@@ -8,8 +8,10 @@ import { Status } from "../../src/ffi/capture.ts";
 
 const DENO = Deno.execPath();
 const PROBE = new URL("./live_probe.ts", import.meta.url).pathname;
-const NS_A = "psH1L-a";
-const NS_B = "psH1L-b";
+// Unique per run: two suites running at once (a developer and CI) must not share namespaces.
+// The veth and TUN names live inside these namespaces, so they need no tag.
+const NS_A = `psL${Deno.pid}-a`;
+const NS_B = `psL${Deno.pid}-b`;
 
 async function sh(...args: string[]): Promise<{ ok: boolean; out: string }> {
   const r = await new Deno.Command(args[0], {

@@ -215,11 +215,20 @@ export class Observer {
         c.ignored++;
         return;
       }
+      if (make === null) {
+        // The first record grew field by field: move it into one of the factory's shape, so that
+        // the packet hooks and the serialiser only ever see records of one hidden class (a
+        // second one would make every field access of theirs polymorphic).
+        const next = recordFactory(rec);
+        this.makeRecord = next;
+        const first = next();
+        for (const k in rec) first[k] = rec[k];
+        rec = first;
+      }
       e = this.table.insert(pkt, quoted, fh);
       e.rec = rec;
       e.seq = this.seq++;
       c.flows++;
-      if (make === null) this.makeRecord = recordFactory(rec);
     } else {
       if (e.state === IGNORED) return;
       rec = e.rec!;

@@ -43,6 +43,10 @@ export const ecnPlugin: Plugin = {
         { kind: "sysctl", key: "net.ipv4.tcp_ecn_fallback", value: "0" },
       ],
     ],
+    // Linux reads tcp_ecn only when connect() builds the SYN (tcp_ecn_send_syn), and
+    // tcp_ecn_fallback on a SYN retransmission, which the baseline configuration leaves at 0 once
+    // the experiment set it (it has no effect on a SYN without ECE/CWR)
+    openOnly: true,
   }),
   combineFlows(flows: FlowResult[]): string[] {
     const [base, test] = flows;

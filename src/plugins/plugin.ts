@@ -69,6 +69,15 @@ export type Model =
     kind: "sync";
     /** One list of settings per configuration, baseline first. */
     configurations: Setting[][];
+    /**
+     * The kernel reads these settings only while a connection opens (when `connect()` builds
+     * its first SYN) and never again for that connection, SYN retransmissions included. A
+     * configuration then needs to be in force only while connections are being opened, not for
+     * their whole life: the engine switches between configurations from one connection start to
+     * the next, and a job's connections run side by side (when its connection helper opens the
+     * connection within its call; otherwise the phases of the plain sync model are used).
+     */
+    openOnly?: boolean;
   }
   | {
     /** Each job makes its connections in turn, each with its own socket options. */

@@ -97,6 +97,12 @@ export interface EngineOptions {
   connectionsDone?: () => Promise<void>;
   /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
   observing: boolean;
+  /**
+   * The connector has opened the connection (its first SYN is built) when its call returns,
+   * before the promise settles: sync plugins whose settings count only at that moment
+   * (`openOnly`) then switch configurations between connection starts.
+   */
+  opensAtCall?: boolean;
 }
 
 /** Wall-clock time in epoch seconds (the clock of capture timestamps). */
@@ -164,7 +170,12 @@ export class Engine {
     this.#ticker = setInterval(() => this.o.merger.tick(), 100);
     try {
       const m = this.#model;
-      if (m.kind === "sync") await this.#runSync(m.configurations);
+      if (m.kind === "sync" && m.openOnly && this.o.opensAtCall) {
+        const gate = new ConfigGate(m.configurations, (c) => this.#configure(c));
+        await Promise.all(
+          Array.from({ length: this.o.workers }, () => this.#gatedWorker(gate, m.configurations)),
+        );
+      } else if (m.kind === "sync") await this.#runSync(m.configurations);
       else {
         if (m.kind === "desync" && m.settings) this.#configure(m.settings);
         const conns = m.kind === "desync"
@@ -222,6 +233,25 @@ export class Engine {
         }
       }
       this.#finish(fed.job, outcomes);
+    }
+  }
+
+  /**
+   * Sync with `openOnly` settings: each connection waits until the gate has its configuration in
+   * force, opens at once (the connector's call builds the SYN), and the gate may switch as soon
+   * as the current batch of starts is through; a job's connections then run side by side.
+   */
+  async #gatedWorker(gate: ConfigGate, configs: Setting[][]): Promise<void> {
+    while (true) {
+      const fed = await this.#next();
+      if (fed === null) return;
+      const running: Promise<ConnOutcome>[] = [];
+      for (let c = 0; c < configs.length; c++) {
+        await gate.acquire(c);
+        // synchronous up to the connector's call: the SYN leaves under configuration c
+        running.push(this.#connect(fed.job, c, {}));
+      }
+      this.#finish(fed.job, await Promise.all(running));
     }
   }
 
@@ -365,5 +395,59 @@ export class Engine {
     if (records.some((r) => r.spdr_state !== 0)) this.stats.failedConnections++;
     this.o.write(jobResult(job, sip as string, records, conditions, this.o.outputFlows));
     this.stats.results++;
+  }
+}
+
+/**
+ * Hands out system configurations one at a time. `acquire(c)` resolves once configuration `c`
+ * is in force; the caller must open its connection in the same turn (before its next await). A
+ * switch happens only in a later macrotask, after every connection started under the current
+ * configuration has made its `connect()` call, and serves the configurations that are waited for
+ * in turn, so none starves.
+ */
+export class ConfigGate {
+  #current = -1;
+  #waiters: (() => void)[][];
+  #scheduled = false;
+
+  constructor(
+    private readonly configs: Setting[][],
+    private readonly apply: (settings: Setting[]) => void,
+  ) {
+    this.#waiters = configs.map(() => []);
+  }
+
+  /** Resolves when configuration `c` is in force (open the connection right away). */
+  acquire(c: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#waiters[c].push(resolve);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // a macrotask: the connections released by the previous switch all opened before it
+    setImmediate(() => this.#switch());
+  }
+
+  #switch(): void {
+    this.#scheduled = false;
+    const n = this.#waiters.length;
+    // the next configuration after the current one that somebody waits for
+    for (let k = 1; k <= n; k++) {
+      const c = (this.#current + k + n) % n;
+      if (this.#waiters[c].length === 0) continue;
+      if (c !== this.#current) {
+        this.apply(this.configs[c]);
+        this.#current = c;
+      }
+      const ready = this.#waiters[c];
+      this.#waiters[c] = [];
+      for (const r of ready) r();
+      if (this.#waiters.some((w) => w.length > 0)) this.#schedule();
+      return;
+    }
   }
 }

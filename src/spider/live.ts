@@ -153,5 +153,6 @@ export function liveDeps(): MeasureDeps {
     observe: (iface, chains, onFlow, timeouts, capture) =>
       observeLive(iface, chains, onFlow, timeouts, capture),
     close: () => reactor.close(),
+    opensAtCall: (mode) => CONNECT_HELPERS[mode].opensAtCall === true,
   };
 }

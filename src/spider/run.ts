@@ -5,7 +5,7 @@
  */
 import { UserError } from "../cli/fail.ts";
 import type { FlowRecord } from "../observer/chain.ts";
-import type { Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
+import type { ConnectMode, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine } from "./engine.ts";
 import { countLines, newFeederStats, readJobs } from "./feeder.ts";
 import { type ForgeRun, startForge } from "./forge.ts";
@@ -63,6 +63,8 @@ export interface MeasureDeps {
   observe: ObserveFn;
   /** Releases what the components hold (sockets). */
   close?: () => void;
+  /** Whether `connect` opens a connection of this mode within its call (see EngineOptions). */
+  opensAtCall?: (mode: ConnectMode) => boolean;
 }
 
 /** Exit status after SIGINT / SIGTERM (128 + signal number). */
@@ -157,6 +159,7 @@ export async function runMeasure(
       merger.giveUp();
     },
     observing: true,
+    opensAtCall: deps.opensAtCall?.(o.args.connect) ?? false,
   });
 
   let signalled: keyof typeof SIGNAL_EXIT | undefined;

@@ -153,6 +153,38 @@ for (const concurrent of [true, false]) {
   });
 }
 
+Deno.test("an openOnly sync plugin opens every connection under its configuration, a job's side by side", async () => {
+  let ecn = "";
+  const opened: string[] = [];
+  let inFlight = 0, maxInFlight = 0;
+  const { engine, results } = setup({
+    n: 12,
+    workers: 3,
+    opensAtCall: true,
+    flowWaitMs: 50,
+    apply: (s: Setting) => {
+      if (s.key === "net.ipv4.tcp_ecn") ecn = s.value;
+    },
+    // the fake opens at its call, as the reactor helpers do: record the setting in force then
+    connect: async (_m, job, o) => {
+      opened.push(`${job.n} ecn=${ecn}`);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 10 + (Number(job.n) % 3) * 10));
+      inFlight--;
+      return { sip: o.source, sp: 0, spdr_state: 0 };
+    },
+  });
+  await engine.run();
+  assertEquals(results.length, 12);
+  for (let n = 0; n < 12; n++) {
+    // baseline (first) under tcp_ecn=2, experiment under tcp_ecn=1
+    assertEquals(opened.filter((l) => l.startsWith(`${n} `)), [`${n} ecn=2`, `${n} ecn=1`]);
+  }
+  // 3 workers, each with both connections of its job open at once
+  assertEquals(maxInFlight, 6);
+});
+
 Deno.test("a connection whose flow never comes is reported not observed and counted", async () => {
   const merger = new Merger({ flowTtlMs: 60_000 });
   const { engine, results } = await setup({

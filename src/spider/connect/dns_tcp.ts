@@ -59,4 +59,10 @@ async function run(call: HelperCall): Promise<ConnResult> {
 }
 
 /** A DNS query over TCP. */
-export const dnsTcpHelper: ConnectHelper = { name: "dnstcp", defaultPort: 53, marks: true, run };
+export const dnsTcpHelper: ConnectHelper = {
+  name: "dnstcp",
+  defaultPort: 53,
+  marks: true,
+  opensAtCall: true,
+  run,
+};

@@ -66,4 +66,10 @@ async function run(call: HelperCall): Promise<ConnResult> {
 }
 
 /** A DNS query over UDP. */
-export const dnsUdpHelper: ConnectHelper = { name: "dnsudp", defaultPort: 53, marks: true, run };
+export const dnsUdpHelper: ConnectHelper = {
+  name: "dnsudp",
+  defaultPort: 53,
+  marks: true,
+  opensAtCall: true,
+  run,
+};

@@ -120,4 +120,10 @@ async function readResponse(sock: Socket, deadline: number) {
 }
 
 /** GET / over a marked TCP socket. */
-export const httpHelper: ConnectHelper = { name: "http", defaultPort: 80, marks: true, run };
+export const httpHelper: ConnectHelper = {
+  name: "http",
+  defaultPort: 80,
+  marks: true,
+  opensAtCall: true,
+  run,
+};

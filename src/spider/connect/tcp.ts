@@ -42,4 +42,10 @@ function fastOpenProbe(call: HelperCall, port: number): Uint8Array {
 }
 
 /** 3WHS only (with fast open: a GET on the SYN, then close after the handshake). */
-export const tcpHelper: ConnectHelper = { name: "tcp", defaultPort: 80, marks: true, run };
+export const tcpHelper: ConnectHelper = {
+  name: "tcp",
+  defaultPort: 80,
+  marks: true,
+  opensAtCall: true,
+  run,
+};

@@ -54,6 +54,12 @@ export interface ConnectHelper {
   defaultPort: number;
   /** Whether the helper can mark its socket (ToS, MSS, fast open). */
   marks: boolean;
+  /**
+   * The connection is opened (the kernel built its first SYN, or sent the UDP socket's connect)
+   * within the `run` call, before its promise settles: true for the reactor helpers, whose
+   * `connect()` runs before their first await.
+   */
+  opensAtCall?: boolean;
   /** Makes the connection. */
   run(call: HelperCall): Promise<ConnResult>;
 }

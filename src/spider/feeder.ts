@@ -2,10 +2,12 @@
  * The feeder: turns the input (ndjson, or the original's CSV shapes) into jobs, lazily.
  *
  * Jobs are produced only as workers pull them (an async generator over the input stream), so a
- * list of millions of lines is never held in memory; only the set of targets already seen grows,
- * as in the original, which skips a job whose `dip` it has already queued.
+ * list of millions of lines is never held in memory; only the set of targets already seen grows
+ * (4 or 16 bytes per address, src/spider/addrset.ts), as in the original, which skips a job whose
+ * `dip` it has already queued.
  */
-import { canonicalIp, ipVersion } from "./ip.ts";
+import { AddrSet } from "./addrset.ts";
+import { ipVersion } from "./ip.ts";
 
 /** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
 export type Job = Record<string, unknown> & { dip: string; dp?: number };
@@ -133,7 +135,7 @@ export async function* readJobs(
 ): AsyncGenerator<FedJob> {
   const warn = opts.warn ?? ((m: string) => console.error(m));
   const stats = opts.stats ?? newFeederStats();
-  const seen = new Set<string>();
+  const seen = new AddrSet();
   let line = 0;
   for await (const text of readLines(stream)) {
     line++;
@@ -154,12 +156,10 @@ export async function* readJobs(
       warn(`pathspider: warning: input line ${line}: ${job}; skipped`);
       continue;
     }
-    const key = canonicalIp(job.dip);
-    if (seen.has(key)) {
+    if (!seen.add(job.dip)) {
       stats.duplicates++;
       continue;
     }
-    seen.add(key);
     stats.jobs++;
     yield { job, line };
   }

@@ -6,6 +6,13 @@
 
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** The four octets of an IPv4 literal as one unsigned number, or -1. */
+export function parseV4(addr: string): number {
+  if (!V4.test(addr)) return -1;
+  const o = addr.split(".");
+  return ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+}
+
 /** 4 for an IPv4 literal, 6 for an IPv6 literal, 0 for anything else. */
 export function ipVersion(addr: unknown): 0 | 4 | 6 {
   if (typeof addr !== "string") return 0;
@@ -14,7 +21,7 @@ export function ipVersion(addr: unknown): 0 | 4 | 6 {
 }
 
 /** Parses an IPv6 literal (with optional embedded IPv4 tail) into 8 groups, or null. */
-function parseV6(addr: string): number[] | null {
+export function parseV6(addr: string): number[] | null {
   if (addr.length < 2 || addr.length > 45 || addr.includes("%")) return null;
   let s = addr;
   const lastColon = s.lastIndexOf(":");

@@ -7,12 +7,24 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "./version.ts";
 import { UserError } from "./cli/fail.ts";
-import { registerObserve } from "./cli/observe.ts";
-import { registerMeasure } from "./cli/measure.ts";
-import { registerFilter } from "./cli/filter.ts";
 
-/** Builds the command tree; exported so tests can parse arguments without running anything. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The commands, loaded on demand: `observe` should not pay for loading the measurement engine,
+ * its plugins and TLS (about 30 ms of a run that may last only a few hundred).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  filter: async () => (await import("./cli/filter.ts")).registerFilter,
+  measure: async () => (await import("./cli/measure.ts")).registerMeasure,
+  observe: async () => (await import("./cli/observe.ts")).registerObserve,
+};
+
+/**
+ * Builds the command tree; exported so tests can parse arguments without running anything.
+ * With `argv` naming a command, only that command is loaded; otherwise (`--help`) all are.
+ */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command("pathspider")
     .description("PATHspider will spider the paths.")
     .version(`pathspider ${VERSION}`, "-V, --version", "print the version and exit")
@@ -20,14 +32,15 @@ export function buildProgram(): Command {
     .addHelpText("after", "\n`pspdr` is an alias of `pathspider`.\n\nSpider safely!")
     .showHelpAfterError(false)
     .exitOverride();
-  registerFilter(program);
-  registerMeasure(program);
-  registerObserve(program);
+  // There are no global options that take a value, so the first word is the command.
+  const named = argv.find((a) => !a.startsWith("-"));
+  const names = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]())(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -237,10 +237,12 @@ export async function runMeasure(
  * Observer timeouts for a measurement. A live connection is never silent for longer than its
  * timeout, so an idle timeout a little above it cannot split a flow, and a flow that never
  * completed (a SYN nobody answered) is handed on soon after its connection gave up, instead of
- * the original's 30 s.
+ * the original's 30 s. A completed flow (both FINs, or a RST) waits 2 s for late packets instead
+ * of 5: what can still come is the last ACK, one round trip later; every job's result waits for
+ * its flows, so this wait sets how many jobs are held in memory at once.
  */
 export function observerTimeouts(connectTimeoutSec: number): ObserverTimeouts {
-  return { idle: connectTimeoutSec + 2, expiry: 5 };
+  return { idle: connectTimeoutSec + 2, expiry: 2 };
 }
 
 /**

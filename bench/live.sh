@@ -57,7 +57,7 @@ for l in open(sys.argv[1]):
 print(n)' "$1"
 }
 
-echo "live capture of $PCAP ($(tcpdump -r "$PCAP" 2>/dev/null | wc -l) packets) replayed over a veth" | tee "$OUT/live-$NAME.txt"
+echo "live capture of $PCAP ($(tcpdump -nr "$PCAP" 2>/dev/null | wc -l) packets) replayed over a veth" | tee "$OUT/live-$NAME.txt"
 printf '%-10s %12s %10s %10s %8s  %s\n' "target" "achieved/s" "sent" "in flows" "lost" "observe summary" | tee -a "$OUT/live-$NAME.txt"
 for rate in "${RATES[@]}"; do
   rec="$OUT/live-$NAME-$rate.ndjson" err="$OUT/live-$NAME-$rate.err"

@@ -18,7 +18,7 @@ demo_observe() {
   local pcap=examples/example.pcap
   [ -f "$pcap" ] || "$DENO" run -A examples/make-example-pcap.ts "$pcap"
   echo "demo: pathspider observe -i $pcap basic tcp ecn dscp" >&2
-  echo "demo: ($(tcpdump -r "$pcap" 2>/dev/null | wc -l) packets of TCP and UDP flows over IPv4 and IPv6, with ECN and DSCP marks)" >&2
+  echo "demo: ($(tcpdump -nr "$pcap" 2>/dev/null | wc -l) packets of TCP and UDP flows over IPv4 and IPv6, with ECN and DSCP marks)" >&2
   "$PS" observe -i "$pcap" basic tcp ecn dscp
 }
 

@@ -52,9 +52,11 @@ export async function nginxConfig(dir: string, cert: string, key: string): Promi
 user root;
 master_process on;
 worker_processes 1;
+worker_rlimit_nofile 16384;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
-events { worker_connections 1024; }
+# the load tests and benches keep up to 1,000 connections open at once (-w 500, two per job)
+events { worker_connections 8192; }
 http {
   access_log off;
   client_body_temp_path ${tmp("body")};

@@ -172,10 +172,12 @@ Deno.test("measure evilbit, udpzero and udpopts find each path's behaviour", asy
         );
         assert.equal(new Set(ports).size, 24);
         for (const p of ports) assert.ok(p >= 61000 && p <= 65535, `port ${p}`);
-        // the kernel sent no RST (or port unreachable) for the forged connections
-        const rst = await fields(cap.path, "tcp.flags.reset == 1 && tcp.srcport >= 61000", [
+        // the kernel sent no RST (or port unreachable) for the forged connections; only this
+        // run's ports count: the previous step's targets still retransmit their SYN-ACKs after
+        // that run (and its RST-dropping table) ended, and our kernel rightly resets those
+        const rst = (await fields(cap.path, "tcp.flags.reset == 1 && tcp.srcport >= 61000", [
           "tcp.srcport",
-        ]);
+        ])).filter(([p]) => ports.includes(Number(p)));
         assert.deepEqual(rst, []);
         // (tshark's udp.dstport also matches the datagram an ICMP error quotes)
         const unreach = await fields(

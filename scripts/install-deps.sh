@@ -17,6 +17,10 @@ PKGS=(
   openssl curl bind9-dnsutils             # certificates, traffic and checks
   python3 time                            # /usr/bin/time -v in benches
   pathspider                              # the sample captures of tests/pcap (golden comparison)
+  # what ../shared/peer/pspdr-peer (the original, run by the tests that compare with it) imports
+  # beyond Debian's Depends of pathspider: without them those tests would fail on a fresh machine
+  python3-libtrace python3-scapy python3-pycurl python3-pyroute2 python3-stem
+  python3-straight.plugin python3-dnslib
   gcc libc6-dev                           # cargo links the cdylib with cc
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it

@@ -6,16 +6,7 @@
 import assert from "node:assert/strict";
 import { NET, run, Testbed } from "./lib/testbed.ts";
 import { measure, PATHSPIDER, type Result } from "./measure_run.ts";
-
-/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
-const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
-const havePeer = (() => {
-  try {
-    return Deno.statSync(PEER).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { havePeer, PEER } from "../peer.ts";
 
 function byDomain(results: Result[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { run, Testbed } from "./lib/testbed.ts";
 import { Tcpdump } from "./lib/tcpdump.ts";
 import { jobsFor, measure, PATHSPIDER, type Result, resultOf, warmUp } from "./measure_run.ts";
+import { havePeer, PEER } from "../peer.ts";
 
 const NAMES = ["clean", "noevil", "evilrev", "nozero", "noopts", "offline"] as const;
 type Name = typeof NAMES[number];
@@ -284,17 +285,9 @@ Deno.test("after SIGKILL of a forge run, the next run removes its firewall table
   });
 });
 
-const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
-
 Deno.test({
   name: "evilbit and udpzero give the original's conditions on every answering path",
-  ignore: (() => {
-    try {
-      return !Deno.statSync(PEER).isFile;
-    } catch {
-      return true;
-    }
-  })(),
+  ignore: !havePeer,
   fn: async (t) => {
     await withTestbed(async (tb) => {
       const names = NAMES.filter((n) => n !== "offline");

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { EXTRA_PORTS, startExtraNginx } from "./lib/nginx_extra.ts";
 import { NET, run, Testbed } from "./lib/testbed.ts";
 import { measure, type Result, warmUp } from "./measure_run.ts";
+import { havePeer, PEER } from "../peer.ts";
 
 /** Jobs: every address of `name` on port `dp`, tagged with what should be found. */
 function jobs(tb: Testbed, rows: [string, number, string][]): string {
@@ -80,16 +81,6 @@ Deno.test("measure h2 tells HTTP/2 servers from HTTP/1.1-only ones, by h2c upgra
     await tb.destroy();
   }
 });
-
-/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
-const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
-const havePeer = (() => {
-  try {
-    return Deno.statSync(PEER).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "measure h2 --connect http gives the original's conditions (h2o, nginx, offline)",

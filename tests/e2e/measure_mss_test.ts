@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { NET, run, Testbed } from "./lib/testbed.ts";
 import { jobsFor, measure, type Result, resultOf, warmUp } from "./measure_run.ts";
+import { havePeer, PEER } from "../peer.ts";
 
 /** Our SYN's MSS over the 1500-byte veth: 1460 (IPv4), 1440 (IPv6). */
 const LOCAL = { 4: 1460, 6: 1440 } as const;
@@ -102,16 +103,6 @@ Deno.test("measure mss finds each path's MSS rewriting in every mode", async (t)
     await tb.destroy();
   }
 });
-
-/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
-const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
-const havePeer = (() => {
-  try {
-    return Deno.statSync(PEER).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "measure mss gives the original's conditions on the same paths",

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, match } from "node:assert/strict";
+import { havePeer, PEER } from "../peer.ts";
 
 const PATHSPIDER = new URL("../../bin/pathspider", import.meta.url).pathname;
 
@@ -80,16 +81,6 @@ Deno.test("pathspider filter rejects a bad --dp with one line", async () => {
   assertEquals(r.code, 1);
   match(r.stderr, /--dp must be a port number from 1 to 65535/);
 });
-
-/** The original PATHspider 2.0.1 (see ../shared/peer/README.md), when installed. */
-const PEER = new URL("../../../shared/peer/pspdr-peer", import.meta.url).pathname;
-const havePeer = (() => {
-  try {
-    return Deno.statSync(PEER).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "pathspider filter --allow-private keeps what the original's filter keeps, in order",

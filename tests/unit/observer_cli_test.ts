@@ -3,11 +3,11 @@
  * with the original on real.pcap, and a live capture in a network namespace ended by SIGINT.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { havePeer, PEER } from "../peer.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const BIN = `${ROOT}bin/pathspider`;
 const DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
-const PEER = "/work/shared/peer/pspdr-peer";
 
 function run(args: string[]): { code: number; out: string; err: string } {
   const r = new Deno.Command(BIN, { args, stdout: "piped", stderr: "piped" }).outputSync();
@@ -101,13 +101,7 @@ const PEER_ORDERED = `${ROOT}tests/unit/peer_ordered.py`;
 
 Deno.test({
   name: "observe prints what the original prints, byte for byte, in the same order",
-  ignore: !(() => {
-    try {
-      return Deno.statSync(PEER).isFile;
-    } catch {
-      return false;
-    }
-  })(),
+  ignore: !havePeer,
   fn() {
     // the original with insertion-ordered timer bins (its only source of run-to-run variation),
     // and without its private `_idle_bin` key (docs/differences.md)
@@ -123,6 +117,7 @@ Deno.test({
       assertEquals(ours.code, 0, ours.err);
       const peer = new Deno.Command("/usr/bin/python3", {
         args: [PEER_ORDERED, "observe", "-i", `pcap:${DATA}/${file}`, ...chains],
+        env: { PSPDR_PEER: PEER },
         stdout: "piped",
         stderr: "null",
       }).outputSync();

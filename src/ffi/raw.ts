@@ -16,7 +16,7 @@
  * @module
  */
 
-import { LIBRARY_ENV, resolveLibraryPath } from "./library.ts";
+import { openProjectLibrary } from "./library.ts";
 import { CaptureError, Status } from "./status.ts";
 
 const SYMBOLS = {
@@ -26,31 +26,16 @@ const SYMBOLS = {
   ps_raw_close: { parameters: ["i64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
-let lib: Lib | null = null;
+type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Symbols | null = null;
 
-function symbols(): Lib["symbols"] {
-  if (lib === null) {
-    const path = resolveLibraryPath(Deno.env.get(LIBRARY_ENV), import.meta.url);
-    try {
-      lib = Deno.dlopen(path, SYMBOLS);
-    } catch (first) {
-      // a compiled binary's embedded file that dlopen cannot map: open a real copy instead
-      try {
-        const copy = Deno.makeTempFileSync({ prefix: "pathspider-raw-", suffix: ".so" });
-        Deno.writeFileSync(copy, Deno.readFileSync(path));
-        lib = Deno.dlopen(copy, SYMBOLS);
-        Deno.removeSync(copy);
-      } catch {
-        const msg = (first as Error).message.split("\n")[0];
-        throw new CaptureError(Status.GENERIC, `cannot open the capture library ${path}: ${msg}`);
-      }
-    }
-  }
-  return lib.symbols;
+/** The raw-send symbols of the project's library (src/ffi/library.ts finds and opens it). */
+function symbols(): Symbols {
+  lib ??= openProjectLibrary(SYMBOLS);
+  return lib;
 }
 
-function lastError(s: Lib["symbols"]): string {
+function lastError(s: Symbols): string {
   const buf = new Uint8Array(512);
   const n = s.ps_last_error(buf, buf.length);
   return new TextDecoder().decode(buf.subarray(0, Math.max(0, n)));
@@ -70,7 +55,7 @@ export const Errno = { EAGAIN: 11, ENOBUFS: 105, ENETUNREACH: 101, EAFNOSUPPORT:
 /** Sender of raw IPv4/IPv6 packets. Close it; closing twice is harmless. */
 export class RawSender {
   #h: bigint;
-  #s: Lib["symbols"];
+  #s: Symbols;
   #buf: Uint8Array;
   #view: DataView;
   #status = new Int32Array(MAX_BATCH_PACKETS);
@@ -82,7 +67,7 @@ export class RawSender {
   /** Packets the kernel refused so far. */
   failed = 0;
 
-  private constructor(h: bigint, s: Lib["symbols"], batchBytes: number) {
+  private constructor(h: bigint, s: Symbols, batchBytes: number) {
     this.#h = h;
     this.#s = s;
     this.#buf = new Uint8Array(batchBytes);

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { LIBRARY_ENV, resolveLibraryPath } from "./library.ts";
+import { openProjectLibrary } from "./library.ts";
 
 const SYMBOLS = {
   ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },
@@ -43,29 +43,19 @@ const SYMBOLS = {
   ps_sock_close: { parameters: ["i64", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
-let lib: Lib | null = null;
+type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Symbols | null = null;
 
-function symbols(): Lib["symbols"] {
+/** The socket symbols of the project's library (src/ffi/library.ts finds and opens it). */
+function symbols(): Symbols {
   if (lib === null) {
-    // the same file as the capture functions (src/ffi/library.ts), opened with the socket symbols
-    const path = resolveLibraryPath(Deno.env.get(LIBRARY_ENV), import.meta.url);
     try {
-      lib = Deno.dlopen(path, SYMBOLS);
-    } catch (first) {
-      // a compiled binary's embedded file that dlopen cannot map: open a real copy instead
-      try {
-        const copy = Deno.makeTempFileSync({ prefix: "pathspider-sockets-", suffix: ".so" });
-        Deno.writeFileSync(copy, Deno.readFileSync(path));
-        lib = Deno.dlopen(copy, SYMBOLS);
-        Deno.removeSync(copy);
-      } catch {
-        const msg = (first as Error).message.split("\n")[0];
-        throw new SocketError(-2, `cannot open the capture library ${path}: ${msg}`);
-      }
+      lib = openProjectLibrary(SYMBOLS);
+    } catch (e) {
+      throw new SocketError(-2, (e as Error).message);
     }
   }
-  return lib.symbols;
+  return lib;
 }
 
 /** A failed reactor call (not a failed connection: those are values). */

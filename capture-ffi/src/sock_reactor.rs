@@ -289,22 +289,10 @@ impl Sock {
             });
         }
         if let Some((t, _, _)) = self.send.take() {
-            queue.push_back(Event {
-                token: t,
-                kind: kind::SEND,
-                status: -e,
-                local: None,
-                data: vec![],
-            });
+            queue.push_back(Event::status_only(t, kind::SEND, -e));
         }
         if let Some((t, _)) = self.recv.take() {
-            queue.push_back(Event {
-                token: t,
-                kind: kind::RECV,
-                status: -e,
-                local: None,
-                data: vec![],
-            });
+            queue.push_back(Event::status_only(t, kind::RECV, -e));
         }
     }
 
@@ -379,25 +367,13 @@ impl Sock {
                         let total = buf.len() as i32;
                         let t = *t;
                         self.send = None;
-                        queue.push_back(Event {
-                            token: t,
-                            kind: kind::SEND,
-                            status: total,
-                            local: None,
-                            data: vec![],
-                        });
+                        queue.push_back(Event::status_only(t, kind::SEND, total));
                     }
                 }
                 Err(e) => {
                     let t = *t;
                     self.send = None;
-                    queue.push_back(Event {
-                        token: t,
-                        kind: kind::SEND,
-                        status: -e,
-                        local: None,
-                        data: vec![],
-                    });
+                    queue.push_back(Event::status_only(t, kind::SEND, -e));
                 }
             }
         }
@@ -417,13 +393,7 @@ impl Sock {
                 }
                 Err(e) => {
                     self.recv = None;
-                    queue.push_back(Event {
-                        token: t,
-                        kind: kind::RECV,
-                        status: -e,
-                        local: None,
-                        data: vec![],
-                    });
+                    queue.push_back(Event::status_only(t, kind::RECV, -e));
                 }
             }
         }
@@ -580,13 +550,7 @@ impl Reactor {
             ));
         }
         if s.phase == Phase::Failed {
-            queue.push_back(Event {
-                token,
-                kind: kind::SEND,
-                status: -s.err,
-                local: None,
-                data: vec![],
-            });
+            queue.push_back(Event::status_only(token, kind::SEND, -s.err));
         } else {
             s.send = Some((token, buf.to_vec(), 0));
             if s.phase == Phase::Open {
@@ -612,13 +576,7 @@ impl Reactor {
             ));
         }
         if s.phase == Phase::Failed {
-            queue.push_back(Event {
-                token,
-                kind: kind::RECV,
-                status: -s.err,
-                local: None,
-                data: vec![],
-            });
+            queue.push_back(Event::status_only(token, kind::RECV, -s.err));
         } else {
             s.recv = Some((token, max));
             if s.phase == Phase::Open {

@@ -148,6 +148,17 @@ pub struct Event {
 }
 
 impl Event {
+    /// A completion that carries only a status (a byte count or `-errno`): no address, no data.
+    pub fn status_only(token: u64, kind: u8, status: i32) -> Self {
+        Event {
+            token,
+            kind,
+            status,
+            local: None,
+            data: Vec::new(),
+        }
+    }
+
     /// Bytes the event takes in the output buffer.
     pub fn encoded_len(&self) -> usize {
         (EVENT_HEADER_LEN + self.data.len() + 7) & !7

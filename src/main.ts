@@ -4,9 +4,10 @@
  * Each command registers itself from its own module in `src/cli/`; this file only wires them
  * together and turns every failure into one line on stderr.
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { VERSION } from "./version.ts";
 import { UserError } from "./cli/fail.ts";
+import { quickObserveArgs } from "./cli/observe_args.ts";
 
 type Register = (program: Command) => void;
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
  * With `argv` naming a command, only that command is loaded; otherwise (`--help`) all are.
  */
 export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const { Command } = await import("commander");
   const program = new Command("pathspider")
     .description("PATHspider will spider the paths.")
     .version(`pathspider ${VERSION}`, "-V, --version", "print the version and exit")
@@ -39,13 +41,24 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Parses `argv` and runs the command it names; resolves with the exit code. */
+async function run(argv: string[]): Promise<number> {
+  // a plain `observe` line skips commander's start-up cost (see observe_args.ts)
+  const quick = quickObserveArgs(argv);
+  if (quick !== null) {
+    const { runObserve } = await import("./cli/observe.ts");
+    return await runObserve(quick.chains, quick.opts);
+  }
   const program = await buildProgram(argv);
+  await program.parseAsync(argv, { from: "user" });
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
   try {
-    await program.parseAsync(argv, { from: "user" });
-    return 0;
+    return await run(argv);
   } catch (e) {
-    if (e instanceof CommanderError) {
+    if (isCommanderError(e)) {
       // help and version "errors" are normal exits; commander already printed the message
       return e.exitCode;
     }
@@ -58,6 +71,13 @@ async function main(argv: string[]): Promise<number> {
     if (Deno.env.get("PATHSPIDER_DEBUG")) console.error(e);
     return 70;
   }
+}
+
+/** True for commander's own errors (checked by name: commander may never have been loaded). */
+function isCommanderError(e: unknown): e is { exitCode: number } {
+  const c = e as { code?: unknown; exitCode?: unknown };
+  return e instanceof Error && typeof c.exitCode === "number" && typeof c.code === "string" &&
+    c.code.startsWith("commander.");
 }
 
 if (import.meta.main) {

@@ -27,7 +27,15 @@ import {
 } from "./dispatch.ts";
 import { PacketView } from "./packet.ts";
 import { PARSE_MALFORMED, PARSE_NONIP, PARSE_OK, PARSE_SHORT, parseRecord } from "./parse.ts";
-import { ACTIVE, EXPIRING, FlowEntry, FlowTable, IGNORED, keyHash } from "./flowtable.ts";
+import {
+  ACTIVE,
+  EXPIRING,
+  FlowEntry,
+  FlowTable,
+  IdleBins,
+  IGNORED,
+  keyHash,
+} from "./flowtable.ts";
 
 /** A batch of capture records (see docs/architecture.md); `PacketBatch` satisfies it. */
 export interface BatchLike {
@@ -124,7 +132,7 @@ export class Observer {
   private readonly udpHooks: PacketDispatch;
   /** Quantised packet clock (the original's `_ptq`); -0 keeps the field a double (PacketView). */
   private ptq = -0;
-  private readonly idleBins = new Map<number, FlowEntry[]>();
+  private readonly idleBins = new IdleBins();
   private readonly expiryBins = new Map<number, FlowEntry[]>();
   private seq = 0;
   private cseq = 0;
@@ -236,12 +244,7 @@ export class Observer {
     rec.pkt_last = pkt.seconds;
     if (e.state === ACTIVE) {
       const bin = Math.ceil(pkt.seconds + this.idleTimeout);
-      if (bin > e.idleBin) {
-        e.idleBin = bin;
-        const list = this.idleBins.get(bin);
-        if (list === undefined) this.idleBins.set(bin, [e]);
-        else list.push(e);
-      }
+      if (bin > e.idleBin) this.idleBins.move(e, bin);
     }
 
     // hooks, with Python's `keep and fn(...)` short-circuit: the first false stops the packet
@@ -269,6 +272,7 @@ export class Observer {
   /** Moves an active flow to the expiring table (the original's `_flow_complete`). */
   private complete(e: FlowEntry): void {
     if (e.state !== ACTIVE) return;
+    this.idleBins.unlink(e);
     e.state = EXPIRING;
     e.cseq = this.cseq++;
     const bin = Math.ceil(this.ptq + this.expiryTimeout);
@@ -301,14 +305,8 @@ export class Observer {
   }
 
   private processBin(b: number): void {
-    const idle = this.idleBins.get(b);
-    if (idle !== undefined) {
-      for (let i = 0; i < idle.length; i++) {
-        const e = idle[i];
-        if (e.state === ACTIVE && e.idleBin === b) this.complete(e);
-      }
-      this.idleBins.delete(b);
-    }
+    const idle = this.idleBins.take(b);
+    for (let i = 0; i < idle.length; i++) this.complete(idle[i]);
     const exp = this.expiryBins.get(b);
     if (exp !== undefined) {
       // the list may grow while we walk it (flows completed in this very bin)

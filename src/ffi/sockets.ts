@@ -6,8 +6,9 @@
  * (IP_TOS / IPV6_TCLASS), an MSS or fast-open data is opened in Rust. Submissions never block;
  * completions come back in batches from ONE `ps_reactor_poll` in flight at a time (declared
  * `nonblocking`, so it waits on Deno's blocking thread pool, not the event loop), and are
- * dispatched to promises by token. Timeouts are kept here: a timer resolves the operation as
- * timed out and closes the socket (its pending operations are dropped in Rust).
+ * dispatched to promises by token. Timeouts are kept here, as deadlines the poll loop checks (no
+ * timer per operation: a long run starts thousands of operations a second): an overdue operation
+ * resolves as timed out and closes its socket (its pending operations are dropped in Rust).
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@
  */
 
 import { openProjectLibrary } from "./library.ts";
+import { formatIp, parseIpInto } from "../net/ip.ts";
 
 const SYMBOLS = {
   ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },
@@ -90,59 +92,14 @@ export const EADDRNOTAVAIL = 99;
 
 /** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; null if it is neither. */
 export function ipBytes(addr: string): Uint8Array | null {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  if (v4) {
-    const b = v4.slice(1).map(Number);
-    return b.every((x) => x <= 255) ? Uint8Array.from(b) : null;
-  }
-  if (!addr.includes(":") || addr.includes("%")) return null;
-  let s = addr;
-  const lastColon = s.lastIndexOf(":");
-  if (s.slice(lastColon + 1).includes(".")) {
-    // an embedded IPv4 tail (::ffff:198.18.0.1) stands for the last two groups
-    const b4 = ipBytes(s.slice(lastColon + 1));
-    if (b4 === null || b4.length !== 4) return null;
-    const hi = ((b4[0] << 8) | b4[1]).toString(16), lo = ((b4[2] << 8) | b4[3]).toString(16);
-    s = `${s.slice(0, lastColon + 1)}${hi}:${lo}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const group = (t: string) => (t === "" ? [] : t.split(":"));
-  const head = group(halves[0]);
-  const rest = halves.length === 2 ? group(halves[1]) : [];
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
-  const groups = [...head, ...Array(fill).fill("0"), ...rest];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[i])) return null;
-    const v = parseInt(groups[i], 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  }
-  return out;
+  const b = new Uint8Array(16);
+  const v = parseIpInto(addr, b);
+  return v === 0 ? null : v === 4 ? b.subarray(0, 4) : b;
 }
 
 /** Formats 4 or 16 address bytes as text (IPv6 compressed as RFC 5952, lower case). */
 export function ipText(b: Uint8Array): string {
-  if (b.length === 4) return b.join(".");
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  // RFC 5952: the longest run of two or more zero groups (the first on a tie) becomes "::"
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return formatIp(b, 0, b.length === 4 ? 4 : 16);
 }
 
 /** A local (or remote) endpoint. */
@@ -197,7 +154,9 @@ export interface IoResult {
 
 interface Waiter {
   resolve: (ev: Completion) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** When the operation times out (performance.now() ms). */
+  deadline: number;
+  onTimeout: () => void;
 }
 
 interface Completion {
@@ -210,6 +169,20 @@ interface Completion {
 const KIND_CONNECT = 1;
 const OPTS_LEN = 48;
 const EVENT_HEADER = 40;
+/** Longest wait of one poll, ms: also how late a stop or a close is noticed. */
+const POLL_MS = 500;
+
+// Scratch buffers of `connect` (its FFI call reads them before it returns): no allocation per
+// connection for its options, addresses and handle.
+const connectOpts = new Uint8Array(OPTS_LEN);
+const connectView = new DataView(connectOpts.buffer);
+const addrScratch = new Uint8Array(16);
+const handleOut = new BigInt64Array(1);
+const handleOutBytes = new Uint8Array(handleOut.buffer);
+const NO_DATA = new Uint8Array(0);
+
+/** What an operation that timed out completes with (shared: nobody writes to it). */
+const TIMED_OUT: Completion = { kind: 0, status: -ETIMEDOUT, local: null, data: NO_DATA };
 
 const open = new Set<Reactor>();
 globalThis.addEventListener("unload", () => {
@@ -226,6 +199,10 @@ export class Reactor {
   #view: DataView;
   #closed = false;
   #loopError: SocketError | null = null;
+  /** No operation times out before this (performance.now() ms). */
+  #due = Infinity;
+  /** When the poll in flight returns at the latest (0: none in flight). */
+  #pollEnd = 0;
 
   private constructor(h: bigint, bufBytes: number) {
     this.#h = h;
@@ -257,21 +234,20 @@ export class Reactor {
     if (this.#closed) return;
     this.#closed = true;
     open.delete(this);
-    for (const [token, w] of this.#waiters) {
-      clearTimeout(w.timer);
-      this.#waiters.delete(token);
-      w.resolve({ kind: 0, status: -ETIMEDOUT, local: null, data: new Uint8Array(0) });
-    }
+    const left = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const w of left) w.resolve(TIMED_OUT);
     symbols().ps_reactor_close(this.#h);
   }
 
   /** Starts a connect and resolves when it completes, fails or times out. */
   connect(req: ConnectRequest): Promise<ConnectResult> {
-    const dst = ipBytes(req.addr);
-    if (dst === null) throw new SocketError(-8, `not an IP address: ${req.addr}`);
-    const opts = new Uint8Array(OPTS_LEN);
-    const v = new DataView(opts.buffer);
-    opts[0] = dst.length === 4 ? 4 : 6;
+    const opts = connectOpts, v = connectView;
+    opts.fill(0);
+    const family = parseIpInto(req.addr, addrScratch);
+    if (family === 0) throw new SocketError(-8, `not an IP address: ${req.addr}`);
+    opts.set(family === 4 ? addrScratch.subarray(0, 4) : addrScratch, 16);
+    opts[0] = family;
     opts[1] = req.proto === "udp" ? 17 : 6;
     v.setUint16(2, req.port, true);
     let flags = 0;
@@ -284,21 +260,18 @@ export class Reactor {
       v.setUint16(10, req.mss, true);
     }
     if (req.source !== undefined) {
-      const src = ipBytes(req.source.addr);
-      if (src === null || src.length !== dst.length) {
+      if (parseIpInto(req.source.addr, addrScratch) !== family) {
         throw new SocketError(-8, `source ${req.source.addr} does not match ${req.addr}`);
       }
       flags |= 4;
       v.setUint16(12, req.source.port ?? 0, true);
-      opts.set(src, 32);
+      opts.set(family === 4 ? addrScratch.subarray(0, 4) : addrScratch, 32);
     }
-    const data = req.fastOpenData ?? new Uint8Array(0);
+    const data = req.fastOpenData ?? NO_DATA;
     if (req.fastOpenData !== undefined) flags |= 8;
     if (req.noDelay) flags |= 16;
     v.setUint32(4, flags, true);
-    opts.set(dst, 16);
     const token = this.#nextToken();
-    const out = new BigInt64Array(1);
     this.#assertOpen();
     check(
       symbols().ps_sock_connect(
@@ -308,11 +281,11 @@ export class Reactor {
         data.length ? data : null,
         data.length,
         BigInt(token),
-        new Uint8Array(out.buffer),
+        handleOutBytes,
       ),
       `connect to ${req.addr} port ${req.port}`,
     );
-    const socket = new Socket(this, out[0]);
+    const socket = new Socket(this, handleOut[0]);
     let localAtTimeout: Endpoint | null = null;
     const onTimeout = () => {
       // the port was chosen when the SYN left: report it although the handshake never ended
@@ -370,22 +343,43 @@ export class Reactor {
 
   #wait(token: number, timeoutMs: number, onTimeout: () => void): Promise<Completion> {
     return new Promise<Completion>((resolve) => {
-      const timer = setTimeout(() => {
-        if (!this.#waiters.delete(token)) return;
-        onTimeout();
-        resolve({ kind: 0, status: -ETIMEDOUT, local: null, data: new Uint8Array(0) });
-        // nothing left to wait for: let the in-flight poll return now
-        if (this.#waiters.size === 0 && !this.#closed) symbols().ps_reactor_wake(this.#h);
-      }, Math.max(0, timeoutMs));
-      this.#waiters.set(token, { resolve, timer });
+      const deadline = performance.now() + Math.max(0, timeoutMs);
+      this.#waiters.set(token, { resolve, deadline, onTimeout });
+      if (deadline < this.#due) {
+        this.#due = deadline;
+        // the poll in flight would sleep past this deadline: make it return and wait less
+        if (this.#loop !== null && deadline < this.#pollEnd) symbols().ps_reactor_wake(this.#h);
+      }
       if (this.#loop === null) this.#loop = this.#run();
     });
+  }
+
+  /** Times out every operation whose deadline has passed; finds the next deadline. */
+  #expire(): void {
+    const now = performance.now();
+    if (now < this.#due) return;
+    let due = Infinity;
+    const overdue: Waiter[] = [];
+    for (const [token, w] of this.#waiters) {
+      if (w.deadline <= now) {
+        this.#waiters.delete(token);
+        overdue.push(w);
+      } else if (w.deadline < due) due = w.deadline;
+    }
+    this.#due = due;
+    for (const w of overdue) {
+      w.onTimeout();
+      w.resolve(TIMED_OUT);
+    }
   }
 
   async #run(): Promise<void> {
     try {
       while (this.#waiters.size > 0 && !this.#closed) {
-        const n = await symbols().ps_reactor_poll(this.#h, this.#buf, this.#buf.length, 500);
+        const wait = Math.max(0, Math.min(POLL_MS, Math.ceil(this.#due - performance.now())));
+        this.#pollEnd = performance.now() + wait;
+        const n = await symbols().ps_reactor_poll(this.#h, this.#buf, this.#buf.length, wait);
+        this.#pollEnd = 0;
         if (this.#closed) break;
         if (n < 0) {
           // cannot happen short of a broken epoll fd: fail everything pending, refuse new work
@@ -398,6 +392,7 @@ export class Reactor {
           break;
         }
         this.#dispatch(n);
+        this.#expire();
       }
     } finally {
       this.#loop = null;
@@ -417,7 +412,6 @@ export class Reactor {
       const w = this.#waiters.get(token);
       if (w !== undefined) {
         this.#waiters.delete(token);
-        clearTimeout(w.timer);
         let local: Endpoint | null = null;
         if (kind === KIND_CONNECT && family !== 0) {
           const a = this.#buf.subarray(off + 24, off + 24 + (family === 4 ? 4 : 16));

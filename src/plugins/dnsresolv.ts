@@ -9,7 +9,7 @@
  * up to `-w` domains in flight.
  */
 import { readLines, splitCsvRow } from "../spider/feeder.ts";
-import { canonicalIp, ipVersion } from "../spider/ip.ts";
+import { canonicalIp, ipVersion } from "../net/ip.ts";
 import { VERSION } from "../version.ts";
 import type { Plugin, PluginArgs, StandaloneIO } from "./plugin.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseV4, parseV6 } from "./ip.ts";
+import { parseV4, parseV6 } from "../net/ip.ts";
 
 /** One open-addressing table of `words`-word keys; the all-zero key is kept aside. */
 class Table {

@@ -7,7 +7,7 @@
  * `dip` it has already queued.
  */
 import { AddrSet } from "./addrset.ts";
-import { ipVersion } from "./ip.ts";
+import { ipVersion } from "../net/ip.ts";
 
 /** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
 export type Job = Record<string, unknown> & { dip: string; dp?: number };

@@ -27,15 +27,7 @@ import {
 } from "./dispatch.ts";
 import { PacketView } from "./packet.ts";
 import { PARSE_MALFORMED, PARSE_NONIP, PARSE_OK, PARSE_SHORT, parseRecord } from "./parse.ts";
-import {
-  ACTIVE,
-  EXPIRING,
-  FlowEntry,
-  FlowTable,
-  IdleBins,
-  IGNORED,
-  keyHash,
-} from "./flowtable.ts";
+import { ACTIVE, EXPIRING, FlowEntry, FlowTable, IdleBins, IGNORED, keyHash } from "./flowtable.ts";
 
 /** A batch of capture records (see docs/architecture.md); `PacketBatch` satisfies it. */
 export interface BatchLike {
@@ -70,6 +62,13 @@ export interface ObserverOptions {
   idleTimeout?: number;
   /** Seconds a completed flow waits for late packets before it is emitted (default 5). */
   expiryTimeout?: number;
+  /**
+   * Emit a TCP flow at once when its responder resets it, instead of after the expiry timeout
+   * (default false, as the original). After a reset from the far end nothing more can come on
+   * that connection from either side; `measure` uses this so that a refused connection's job
+   * is not held for seconds.
+   */
+  resetIsFinal?: boolean;
 }
 
 /**
@@ -122,6 +121,7 @@ export class Observer {
   private readonly emitFn: (rec: FlowRecord) => void;
   private readonly idleTimeout: number;
   private readonly expiryTimeout: number;
+  private readonly resetIsFinal: boolean;
   // one generated dispatcher per hook (see dispatch.ts)
   private readonly newFlowHooks: NewFlowDispatch;
   private readonly ip4Hooks: PacketDispatch;
@@ -144,6 +144,7 @@ export class Observer {
     this.emitFn = opts.emit;
     this.idleTimeout = opts.idleTimeout ?? 30;
     this.expiryTimeout = opts.expiryTimeout ?? 5;
+    this.resetIsFinal = opts.resetIsFinal ?? false;
     this.newFlowHooks = newFlowDispatch(chains);
     this.ip4Hooks = packetDispatch(chains, "ip4");
     this.ip6Hooks = packetDispatch(chains, "ip6");
@@ -260,7 +261,11 @@ export class Observer {
       if (pkt.tcpOff >= 0) keep = this.tcpHooks(rec, pkt, rev);
       else if (pkt.udpOff >= 0) keep = this.udpHooks(rec, pkt, rev);
     }
-    if (!keep) this.complete(e);
+    if (rev && this.resetIsFinal && pkt.tcpOff >= 0 && (pkt.tcpFlags & 4) !== 0) {
+      // reset by the responder: final, emitted now (see ObserverOptions.resetIsFinal)
+      this.idleBins.unlink(e);
+      this.emitEntry(e);
+    } else if (!keep) this.complete(e);
   }
 
   /** True when the packet's forward and reverse keys are the same bytes. */

@@ -19,9 +19,9 @@ import {
   type Setting,
 } from "../plugins/plugin.ts";
 import type { FedJob, Job } from "./feeder.ts";
-import { canonicalIp, ipVersion } from "./ip.ts";
+import { canonicalIp } from "../net/ip.ts";
 import { flowKey, Merger, portlessKey } from "./merger.ts";
-import { type ConnOutcome, flowResult, jobResult, pyUtcNow } from "./result.ts";
+import { type ConnOutcome, flowResult, jobResult } from "./result.ts";
 
 /** What a connection helper returns: at least the local port and the state. */
 export type ConnResult = Record<string, unknown> & { sp: number; spdr_state: number; sip?: string };
@@ -110,10 +110,36 @@ function epochSec(): number {
   return (performance.timeOrigin + performance.now()) / 1000;
 }
 
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
+/** A job taken from the feeder, with what the engine derives from it once. */
+interface Taken {
+  job: Job;
+  /** The target address in canonical text (the merger's keys). */
+  dip: string;
+  dp: number;
+  /** The interface's address of the target's family (undefined: it has none). */
+  source: string | undefined;
+}
+
+/** A connection in flight: the engine gives up on it at `deadline` if its helper has not. */
+interface Guard {
+  deadline: number;
+  source: string;
+  resolve: (conn: ConnResult) => void;
+}
+
+/**
+ * A job whose connections have all ended, waiting for their flows. The one object a job keeps
+ * while it waits (no promise chain): a long run holds thousands of them.
+ */
+class WaitingJob {
+  readonly flows: (FlowRecord | null)[];
+  left: number;
+  constructor(readonly t: Taken, readonly outcomes: ConnOutcome[]) {
+    this.flows = new Array(outcomes.length).fill(null);
+    // one more than the flows: `#finish` holds the job until it has asked for every flow, so
+    // that flows handed over at once (already in the merger) cannot complete it twice
+    this.left = outcomes.length + 1;
+  }
 }
 
 /** A running measurement. `run()` once; `stop()` to stop taking jobs (SIGINT). */
@@ -132,12 +158,17 @@ export class Engine {
    * (Not a race against one shared "stopped" promise: that would keep a reaction per job.)
    */
   #waiting = new Set<(r: IteratorResult<FedJob> | null) => void>();
-  #pending = new Set<Promise<void>>();
+  /** Jobs whose connections have ended and whose results are not written yet. */
+  #waitingJobs = 0;
+  /** Called when `#waitingJobs` drops to 0 (set while `run` waits for the last results). */
+  #drained: (() => void) | null = null;
   #model: Model;
   #mode: ConnectMode;
   #proto: number;
   #timeout: number;
   #ticker: ReturnType<typeof setInterval> | undefined;
+  /** Connections in flight (their helpers' promises not settled). */
+  #guards = new Set<Guard>();
 
   constructor(private readonly o: EngineOptions) {
     this.#model = o.plugin.model(o.args);
@@ -167,7 +198,10 @@ export class Engine {
 
   /** Runs until the feeder is exhausted (or `stop()`), and every result is written. */
   async run(): Promise<EngineStats> {
-    this.#ticker = setInterval(() => this.o.merger.tick(), 100);
+    this.#ticker = setInterval(() => {
+      this.o.merger.tick();
+      this.#checkGuards();
+    }, 100);
     try {
       const m = this.#model;
       if (m.kind === "sync" && m.openOnly && this.o.opensAtCall) {
@@ -191,8 +225,10 @@ export class Engine {
         await Promise.all(workers);
       }
       // no connection is left: the observer may hand over the flows it still holds
-      if (this.#pending.size > 0) await this.o.connectionsDone?.();
-      while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+      if (this.#waitingJobs > 0) await this.o.connectionsDone?.();
+      while (this.#waitingJobs > 0) {
+        await new Promise<void>((resolve) => this.#drained = resolve);
+      }
     } finally {
       clearInterval(this.#ticker);
     }
@@ -200,7 +236,7 @@ export class Engine {
     return this.stats;
   }
 
-  async #next(): Promise<FedJob | null> {
+  async #next(): Promise<Taken | null> {
     if (this.#stopping) return null;
     const r = await new Promise<IteratorResult<FedJob> | null>((resolve, reject) => {
       this.#waiting.add(resolve);
@@ -213,7 +249,15 @@ export class Engine {
     // a job read after stop() is dropped before it was taken: it gives no result
     if (r === null || r.done || this.#stopping) return null;
     this.stats.taken++;
-    return r.value;
+    const job = r.value.job;
+    if (job.dp === undefined) job.dp = DEFAULT_PORT[this.#mode];
+    const dip = canonicalIp(job.dip);
+    return {
+      job,
+      dip,
+      dp: Number(job.dp),
+      source: dip.includes(":") ? this.o.source.v6 : this.o.source.v4,
+    };
   }
 
   /**
@@ -222,17 +266,17 @@ export class Engine {
    */
   async #desyncWorker(conns: ConnectionOptions[], concurrent: boolean): Promise<void> {
     while (true) {
-      const fed = await this.#next();
-      if (fed === null) return;
+      const t = await this.#next();
+      if (t === null) return;
       let outcomes: ConnOutcome[] = [];
       if (concurrent) {
-        outcomes = await Promise.all(conns.map((opts, c) => this.#connect(fed.job, c, opts)));
+        outcomes = await Promise.all(conns.map((opts, c) => this.#connect(t, c, opts)));
       } else {
         for (let c = 0; c < conns.length; c++) {
-          outcomes.push(await this.#connect(fed.job, c, conns[c]));
+          outcomes.push(await this.#connect(t, c, conns[c]));
         }
       }
-      this.#finish(fed.job, outcomes);
+      this.#finish(t, outcomes);
     }
   }
 
@@ -243,15 +287,15 @@ export class Engine {
    */
   async #gatedWorker(gate: ConfigGate, configs: Setting[][]): Promise<void> {
     while (true) {
-      const fed = await this.#next();
-      if (fed === null) return;
+      const t = await this.#next();
+      if (t === null) return;
       const running: Promise<ConnOutcome>[] = [];
       for (let c = 0; c < configs.length; c++) {
         await gate.acquire(c);
         // synchronous up to the connector's call: the SYN leaves under configuration c
-        running.push(this.#connect(fed.job, c, {}));
+        running.push(this.#connect(t, c, {}));
       }
-      this.#finish(fed.job, await Promise.all(running));
+      this.#finish(t, await Promise.all(running));
     }
   }
 
@@ -270,20 +314,20 @@ export class Engine {
     let exhausted = false;
     while (!this.#stopping && !exhausted) {
       this.#configure(configs[0]);
-      const batch: { job: Job; outcomes: ConnOutcome[] }[] = [];
+      const batch: { t: Taken; outcomes: ConnOutcome[] }[] = [];
       const start = performance.now();
       await Promise.all(Array.from({ length: this.o.workers }, async () => {
         // every worker takes at least one job per phase, more while the phase is young
         for (let first = true; !exhausted; first = false) {
           if (!first && (performance.now() - start >= phaseMs || batch.length >= maxBatch)) return;
-          const fed = await this.#next();
-          if (fed === null) {
+          const t = await this.#next();
+          if (t === null) {
             exhausted = true;
             return;
           }
-          const item = { job: fed.job, outcomes: [] as ConnOutcome[] };
+          const item = { t, outcomes: [] as ConnOutcome[] };
           batch.push(item);
-          item.outcomes.push(await this.#connect(fed.job, 0, {}));
+          item.outcomes.push(await this.#connect(t, 0, {}));
         }
       }));
       for (let c = 1; c < configs.length && batch.length > 0; c++) {
@@ -293,12 +337,12 @@ export class Engine {
           Array.from({ length: Math.min(this.o.workers, batch.length) }, async () => {
             while (next < batch.length) {
               const item = batch[next++];
-              item.outcomes.push(await this.#connect(item.job, c, {}));
+              item.outcomes.push(await this.#connect(item.t, c, {}));
             }
           }),
         );
       }
-      for (const item of batch) this.#finish(item.job, item.outcomes);
+      for (const item of batch) this.#finish(item.t, item.outcomes);
     }
   }
 
@@ -306,40 +350,49 @@ export class Engine {
     for (const s of settings) this.o.apply(s);
   }
 
-  #source(job: Job): string | undefined {
-    return ipVersion(job.dip) === 6 ? this.o.source.v6 : this.o.source.v4;
-  }
-
-  async #connect(job: Job, config: number, opts: ConnectionOptions): Promise<ConnOutcome> {
-    if (job.dp === undefined) job.dp = DEFAULT_PORT[this.#mode];
+  async #connect(t: Taken, config: number, opts: ConnectionOptions): Promise<ConnOutcome> {
     const t0 = epochSec();
-    const start = pyUtcNow();
-    const source = this.#source(job);
+    const source = t.source;
     let conn: ConnResult;
     if (source === undefined) {
       // the original fails such a job the same way (no address of that family to bind)
       conn = { sp: 0, spdr_state: CONN_FAILED };
     } else {
-      // the helper has its own timeout; this bound keeps one stuck helper from holding a round
-      const limit = this.#timeout * 1000 + (this.o.connectGraceMs ?? 2000);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<ConnResult>((resolve) => {
-        timer = setTimeout(() => resolve({ sip: source, sp: 0, spdr_state: CONN_TIMEOUT }), limit);
-      });
-      try {
-        conn = await Promise.race([
-          this.#model.kind === "forge"
-            ? this.#forge(job, config, source)
-            : this.o.connect(this.#mode, job, { ...opts, source, timeout: this.#timeout }),
-          late,
-        ]);
-      } catch (e) {
-        conn = { sip: source, sp: 0, spdr_state: CONN_FAILED, spdr_error: (e as Error).message };
-      } finally {
-        clearTimeout(timer);
-      }
+      const helper = this.#model.kind === "forge"
+        ? this.#forge(t.job, config, source)
+        : this.o.connect(this.#mode, t.job, { ...opts, source, timeout: this.#timeout });
+      conn = await this.#guarded(helper, source);
     }
-    return { conn, config, start, stop: pyUtcNow(), span: [t0, epochSec()] };
+    return { conn, config, from: t0, to: epochSec() };
+  }
+
+  /**
+   * The helper's result, or a timeout once it overruns its own timeout by the grace: this bound
+   * keeps one stuck helper from holding a round. Checked by the ticker, not a timer per
+   * connection (a long run starts thousands a second).
+   */
+  #guarded(helper: Promise<ConnResult>, source: string): Promise<ConnResult> {
+    return new Promise<ConnResult>((resolve) => {
+      const limit = this.#timeout * 1000 + (this.o.connectGraceMs ?? 2000);
+      const g: Guard = { deadline: performance.now() + limit, source, resolve };
+      this.#guards.add(g);
+      helper.then((conn) => {
+        if (this.#guards.delete(g)) resolve(conn);
+      }, (e) => {
+        if (!this.#guards.delete(g)) return;
+        resolve({ sip: source, sp: 0, spdr_state: CONN_FAILED, spdr_error: (e as Error).message });
+      });
+    });
+  }
+
+  /** Gives up on the connections whose helpers overran (see `#guarded`). */
+  #checkGuards(): void {
+    const now = performance.now();
+    for (const g of this.#guards) {
+      if (g.deadline > now) continue;
+      this.#guards.delete(g);
+      g.resolve({ sip: g.source, sp: 0, spdr_state: CONN_TIMEOUT });
+    }
   }
 
   #forge(job: Job, config: number, source: string): Promise<ConnResult> {
@@ -348,39 +401,60 @@ export class Engine {
   }
 
   /** Hands a job to the merger; its result is written when its flows are in (or overdue). */
-  #finish(job: Job, outcomes: ConnOutcome[]): void {
+  #finish(t: Taken, outcomes: ConnOutcome[]): void {
     this.stats.measured++;
-    const done = deferred<void>();
-    this.#pending.add(done.promise);
-    this.#complete(job, outcomes).catch((e) => {
-      // the output failed (plugin errors are caught in #complete): nothing more can be written
-      this.#fatal ??= e as Error;
-      this.stop();
-    }).finally(() => {
-      this.#pending.delete(done.promise);
-      done.resolve();
-    });
-  }
-
-  async #complete(job: Job, outcomes: ConnOutcome[]): Promise<void> {
-    const jobId = crypto.randomUUID().replaceAll("-", "");
-    const sip = this.#source(job) ?? null;
+    this.#waitingJobs++;
+    const w = new WaitingJob(t, outcomes);
+    const sip = t.source ?? null;
     const deadline = performance.now() + this.o.flowWaitMs;
-    const flows: (FlowRecord | null)[] = await Promise.all(outcomes.map((o) => {
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i];
       const sp = Number(o.conn.sp);
       // a helper that reports no local address (a failed TLS connect) used the job's source
       const local = typeof o.conn.sip === "string" && o.conn.sip !== "" ? o.conn.sip : sip;
-      if (!this.o.observing || local === null) return Promise.resolve(null);
-      const dip = canonicalIp(job.dip), dp = Number(job.dp);
+      // a successful helper that cannot tell its port has no flow to find
+      if (!this.o.observing || local === null || (sp === 0 && o.conn.spdr_state === CONN_OK)) {
+        w.left--;
+        continue;
+      }
+      const done = (flow: FlowRecord | null) => {
+        w.flows[i] = flow;
+        if (--w.left === 0) this.#complete(w);
+      };
+      const dip = t.dip, dp = t.dp;
       if (sp === 0) {
         // a helper that cannot tell the port of a failed connection: its flow is the one to
         // this target that began while it ran (one job per target, connections in turn)
-        if (o.conn.spdr_state === CONN_OK) return Promise.resolve(null);
         const pk = portlessKey(this.#proto, local, dip, dp);
-        return this.o.merger.waitForPortless(pk, o.span[0], o.span[1], deadline);
+        this.o.merger.waitForPortless(pk, o.from, o.to, deadline, done);
+      } else {
+        this.o.merger.waitFor(flowKey(this.#proto, local, sp, dip, dp), deadline, done);
       }
-      return this.o.merger.waitFor(flowKey(this.#proto, local, sp, dip, dp), deadline);
-    }));
+    }
+    if (--w.left === 0) this.#complete(w);
+  }
+
+  /** Writes the result of a job whose flows are all in (or given up on). */
+  #complete(w: WaitingJob): void {
+    try {
+      this.#writeResult(w);
+    } catch (e) {
+      // the output failed (plugin errors are caught below): nothing more can be written
+      this.#fatal ??= e as Error;
+      this.stop();
+    }
+    if (--this.#waitingJobs === 0 && this.#drained !== null) {
+      const drained = this.#drained;
+      this.#drained = null;
+      drained();
+    }
+  }
+
+  #writeResult(w: WaitingJob): void {
+    const { outcomes, flows } = w;
+    const job = w.t.job;
+    const jobId = crypto.randomUUID().replaceAll("-", "");
+    const sip = w.t.source ?? null;
     const records: FlowResult[] = outcomes.map((o, i) => flowResult(flows[i], o, job.dip, jobId));
     records.sort((a, b) => a.config - b.config);
     let conditions: string[] | null = null;

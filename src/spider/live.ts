@@ -70,6 +70,7 @@ export function observeLive(
     emit: onFlow,
     idleTimeout: timeouts.idle,
     expiryTimeout: timeouts.expiry,
+    resetIsFinal: true,
   });
   const batch = new PacketBatch();
   let running = true;

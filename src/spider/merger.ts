@@ -11,7 +11,7 @@
  * ever drops a connection.
  */
 import type { FlowRecord } from "../observer/chain.ts";
-import { canonicalIp } from "./ip.ts";
+import { canonicalIp } from "../net/ip.ts";
 
 /** The 5-tuple of a flow or connection, as a map key. */
 export function flowKey(
@@ -48,12 +48,17 @@ function portlessOfFlow(flow: FlowRecord): string | null {
   return portlessKey(proto, sip, dip, dp);
 }
 
+/** Receives a connection's flow, or null when it was not observed in time. */
+export type FlowCallback = (flow: FlowRecord | null) => void;
+
+/** A connection waiting for its flow; waiters of one key are chained in arrival order. */
 interface Waiter {
   deadline: number;
-  resolve: (flow: FlowRecord | null) => void;
+  done: FlowCallback;
+  next: Waiter | null;
   /** Port-less waiters only: the connection's span, epoch seconds. */
-  from?: number;
-  to?: number;
+  from: number;
+  to: number;
 }
 
 /** Packet timestamps and the wall clock of a connection's span may differ by a little. */
@@ -61,7 +66,7 @@ const SPAN_SLACK_SEC = 0.05;
 
 function inSpan(flow: FlowRecord, w: Waiter): boolean {
   const t = flow.pkt_first;
-  return typeof t === "number" && t >= w.from! - SPAN_SLACK_SEC && t <= w.to! + SPAN_SLACK_SEC;
+  return typeof t === "number" && t >= w.from - SPAN_SLACK_SEC && t <= w.to + SPAN_SLACK_SEC;
 }
 
 /** Options of the merger. */
@@ -72,11 +77,17 @@ export interface MergerOptions {
   now?: () => number;
 }
 
-/** Joins connections and flows by 5-tuple. */
+/**
+ * Joins connections and flows by 5-tuple. Callbacks rather than promises: a long run has
+ * thousands of connections waiting at once, and a waiter here is one small object.
+ */
 export class Merger {
   #flows = new Map<string, { flow: FlowRecord; at: number }>();
-  #waiters = new Map<string, Waiter[]>();
-  #portless = new Map<string, Waiter[]>();
+  #waiters = new Map<string, Waiter>();
+  #portless = new Map<string, Waiter>();
+  #count = 0;
+  /** No waiter is due before this (ms); lets `tick` skip its scan. */
+  #due = Infinity;
   #now: () => number;
   /** Flows that arrived while one with the same key was still unclaimed (kept: the first). */
   duplicateFlows = 0;
@@ -89,21 +100,17 @@ export class Merger {
   addFlow(flow: FlowRecord): void {
     const key = keyOfFlow(flow);
     if (key === null) return;
-    const waiting = this.#waiters.get(key);
-    if (waiting !== undefined && waiting.length > 0) {
-      const w = waiting.shift()!;
-      if (waiting.length === 0) this.#waiters.delete(key);
-      w.resolve(flow);
+    const w = this.#waiters.get(key);
+    if (w !== undefined) {
+      if (w.next === null) this.#waiters.delete(key);
+      else this.#waiters.set(key, w.next);
+      this.#count--;
+      w.done(flow);
       return;
     }
-    const pk = this.#portless.size > 0 ? portlessOfFlow(flow) : null;
-    const pw = pk === null ? undefined : this.#portless.get(pk);
-    const i = pw === undefined ? -1 : pw.findIndex((w) => inSpan(flow, w));
-    if (i >= 0) {
-      const [w] = pw!.splice(i, 1);
-      if (pw!.length === 0) this.#portless.delete(pk!);
-      w.resolve(flow);
-      return;
+    if (this.#portless.size > 0) {
+      const pk = portlessOfFlow(flow);
+      if (pk !== null && this.#takePortless(pk, flow)) return;
     }
     if (this.#flows.has(key)) {
       this.duplicateFlows++;
@@ -112,82 +119,120 @@ export class Merger {
     this.#flows.set(key, { flow, at: this.#now() });
   }
 
-  /**
-   * The flow of a connection: at once when it is already here, else when it arrives, or null
-   * once `deadline` (ms on the merger's clock) has passed and `tick` has run.
-   */
-  waitFor(key: string, deadline: number): Promise<FlowRecord | null> {
-    const have = this.#flows.get(key);
-    if (have !== undefined) {
-      this.#flows.delete(key);
-      return Promise.resolve(have.flow);
+  /** Hands `flow` to the first port-less waiter of `pk` whose span holds it. */
+  #takePortless(pk: string, flow: FlowRecord): boolean {
+    let prev: Waiter | null = null;
+    for (let w = this.#portless.get(pk) ?? null; w !== null; prev = w, w = w.next) {
+      if (!inSpan(flow, w)) continue;
+      if (prev !== null) prev.next = w.next;
+      else if (w.next === null) this.#portless.delete(pk);
+      else this.#portless.set(pk, w.next);
+      this.#count--;
+      w.done(flow);
+      return true;
     }
-    return new Promise((resolve) => {
-      const list = this.#waiters.get(key);
-      const w = { deadline, resolve };
-      if (list === undefined) this.#waiters.set(key, [w]);
-      else list.push(w);
-    });
+    return false;
+  }
+
+  #add(table: Map<string, Waiter>, key: string, w: Waiter): void {
+    const first = table.get(key);
+    if (first === undefined) table.set(key, w);
+    else {
+      let last = first;
+      while (last.next !== null) last = last.next;
+      last.next = w;
+    }
+    this.#count++;
+    if (w.deadline < this.#due) this.#due = w.deadline;
   }
 
   /**
-   * The flow of a connection without a local port (see `portlessKey`) whose first packet lies in
-   * [from, to] (epoch seconds); null once `deadline` has passed.
+   * Calls `done` with the flow of a connection: at once when it is already here, else when it
+   * arrives, or with null once `deadline` (ms on the merger's clock) has passed and `tick` has
+   * run.
+   */
+  waitFor(key: string, deadline: number, done: FlowCallback): void {
+    const have = this.#flows.get(key);
+    if (have !== undefined) {
+      this.#flows.delete(key);
+      done(have.flow);
+      return;
+    }
+    this.#add(this.#waiters, key, { deadline, done, next: null, from: 0, to: 0 });
+  }
+
+  /**
+   * Calls `done` with the flow of a connection without a local port (see `portlessKey`) whose
+   * first packet lies in [from, to] (epoch seconds); with null once `deadline` has passed.
    */
   waitForPortless(
     pk: string,
     from: number,
     to: number,
     deadline: number,
-  ): Promise<FlowRecord | null> {
-    const w0: Waiter = { deadline, resolve: () => {}, from, to };
+    done: FlowCallback,
+  ): void {
+    const w: Waiter = { deadline, done, next: null, from, to };
     for (const [key, f] of this.#flows) {
-      if (portlessOfFlow(f.flow) === pk && inSpan(f.flow, w0)) {
+      if (portlessOfFlow(f.flow) === pk && inSpan(f.flow, w)) {
         this.#flows.delete(key);
-        return Promise.resolve(f.flow);
+        done(f.flow);
+        return;
       }
     }
-    return new Promise((resolve) => {
-      const w = { ...w0, resolve };
-      const list = this.#portless.get(pk);
-      if (list === undefined) this.#portless.set(pk, [w]);
-      else list.push(w);
-    });
+    this.#add(this.#portless, pk, w);
   }
 
-  /** Resolves overdue waiters with null and forgets stale unclaimed flows. */
+  /** Gives up on overdue waiters (null) and forgets stale unclaimed flows. */
   tick(): void {
     const now = this.#now();
-    for (const table of [this.#waiters, this.#portless]) {
-      for (const [key, list] of table) {
-        const keep = list.filter((w) => {
-          if (w.deadline > now) return true;
-          w.resolve(null);
-          return false;
-        });
-        if (keep.length === 0) table.delete(key);
-        else if (keep.length !== list.length) table.set(key, keep);
+    if (now >= this.#due) {
+      // a scan only when some waiter may be due; it also finds the next due time
+      let due = Infinity;
+      const overdue: Waiter[] = [];
+      for (const table of [this.#waiters, this.#portless]) {
+        for (const [key, first] of table) {
+          let head: Waiter | null = first, prev: Waiter | null = null;
+          for (let w: Waiter | null = first; w !== null; w = w.next) {
+            if (w.deadline > now) {
+              if (w.deadline < due) due = w.deadline;
+              prev = w;
+              continue;
+            }
+            overdue.push(w);
+            if (prev === null) head = w.next;
+            else prev.next = w.next;
+          }
+          if (head === null) table.delete(key);
+          else if (head !== first) table.set(key, head);
+        }
       }
+      this.#due = due;
+      this.#count -= overdue.length;
+      for (const w of overdue) w.done(null);
     }
     for (const [key, f] of this.#flows) {
       if (now - f.at > this.opts.flowTtlMs) this.#flows.delete(key);
     }
   }
 
-  /** Resolves every waiter with null now (end of the run when the observer has stopped). */
+  /** Gives up on every waiter now (end of the run when the observer has stopped). */
   giveUp(): void {
+    const all: Waiter[] = [];
     for (const table of [this.#waiters, this.#portless]) {
-      for (const list of table.values()) for (const w of list) w.resolve(null);
+      for (const first of table.values()) {
+        for (let w: Waiter | null = first; w !== null; w = w.next) all.push(w);
+      }
       table.clear();
     }
+    this.#count = 0;
+    this.#due = Infinity;
+    for (const w of all) w.done(null);
   }
 
   /** Connections still waiting for their flow. */
   get waiting(): number {
-    let n = 0;
-    for (const l of this.#waiters.values()) n += l.length;
-    for (const l of this.#portless.values()) n += l.length;
-    return n;
+    return this.#count;
   }
 
   /** Unclaimed flows held. */

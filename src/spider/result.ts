@@ -14,21 +14,31 @@ import type { Job } from "./feeder.ts";
 export function pyUtcNow(epochMs = performance.timeOrigin + performance.now()): string {
   const whole = Math.floor(epochMs);
   const micros = Math.floor((epochMs - whole) * 1000) + (whole % 1000) * 1000;
-  const iso = new Date(whole).toISOString(); // 2026-11-22T23:07:35.123Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(micros).padStart(6, "0")}`;
+  const sec = Math.floor(whole / 1000);
+  if (sec !== lastSecond) {
+    // every connection of the same second shares the date and time text
+    const iso = new Date(sec * 1000).toISOString(); // 2026-11-22T23:07:35.000Z
+    lastSecond = sec;
+    lastSecondText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+  }
+  return lastSecondText + String(micros).padStart(6, "0");
 }
+let lastSecond = NaN;
+let lastSecondText = "";
 
-/** What a worker learned from one connection. */
+/**
+ * What a worker learned from one connection. Kept small: a job holds its outcomes while it waits
+ * for its flows, and a long run has thousands of jobs waiting; the times become text only when
+ * the result is written.
+ */
 export interface ConnOutcome {
   /** Connection helper result: `sp`, `spdr_state` and helper-specific fields. */
   conn: Record<string, unknown>;
   /** 0 baseline, 1.. experiment. */
   config: number;
-  /** When the connection started / ended (the original's time format). */
-  start: string;
-  stop: string;
-  /** The same span in epoch seconds (to match a flow by its first packet's time). */
-  span: [number, number];
+  /** When the connection started and ended, epoch seconds (also to match a flow in time). */
+  from: number;
+  to: number;
 }
 
 /** The `path` of a job: source address, the target's AS when the input gives it, the target. */
@@ -41,26 +51,29 @@ export function pathOf(job: Job, sip: string): string[] {
   return path;
 }
 
-/** One configuration's record: the flow (when observed) merged with its connection. */
+/**
+ * One configuration's record: the flow (when observed) merged with its connection. The flow
+ * record becomes the result, extended in place: the observer hands each record to exactly one
+ * connection, and copying some thirty fields per flow was the largest allocation of a run.
+ */
 export function flowResult(
   flow: FlowRecord | null,
   o: ConnOutcome,
   dip: string,
   jobId: string,
 ): FlowResult {
-  const rec: Record<string, unknown> = flow === null ? {} : { ...flow };
+  // the flow's fields, `observed`, then the connection's: private (`_`) keys left out, and on a
+  // key both sides know the observation wins (the original dropped the whole job then)
+  const rec: Record<string, unknown> = flow ?? {};
+  for (const k in rec) if (k.charCodeAt(0) === 95) delete rec[k];
   rec.observed = flow !== null;
-  const extra: Record<string, unknown> = {
-    ...o.conn,
-    spdr_start: o.start,
-    spdr_stop: o.stop,
-    config: o.config,
-    dip,
-    jobId,
-  };
-  // on a key both sides know, the observation wins (the original dropped the whole job then)
-  for (const [k, v] of Object.entries(extra)) if (!(k in rec)) rec[k] = v;
-  for (const k of Object.keys(rec)) if (k.startsWith("_")) delete rec[k];
+  const conn = o.conn;
+  for (const k in conn) if (k.charCodeAt(0) !== 95 && !(k in rec)) rec[k] = conn[k];
+  if (!("spdr_start" in rec)) rec.spdr_start = pyUtcNow(o.from * 1000);
+  if (!("spdr_stop" in rec)) rec.spdr_stop = pyUtcNow(o.to * 1000);
+  if (!("config" in rec)) rec.config = o.config;
+  if (!("dip" in rec)) rec.dip = dip;
+  if (!("jobId" in rec)) rec.jobId = jobId;
   return rec as FlowResult;
 }
 

@@ -75,6 +75,29 @@ Deno.test("the engine gives exactly one result per job, with the flows joined", 
   assertEquals(typeof (r.time as { from: string }).from, "string");
 });
 
+Deno.test("flows that reach the merger before their connections end still give one result per job", async () => {
+  // as with a refused connection: the observer emits the flow on the responder's reset, before
+  // the helper's promise settles
+  const merger = new Merger({ flowTtlMs: 60_000 });
+  let port = 40000;
+  const { engine, results } = setup({
+    n: 20,
+    plugin: dscpPlugin,
+    args: { connect: "tcp", timeout: 1, codepoint: 46 },
+    merger,
+    connect: (_m: ConnectMode, job: Job, o: ConnectOptions) => {
+      const sp = port++;
+      merger.addFlow({ sip: o.source, sp, dip: job.dip, dp: job.dp, proto: 6 });
+      return Promise.resolve({ sip: o.source, sp, spdr_state: 1 });
+    },
+  });
+  const stats = await engine.run();
+  assertEquals(results.length, 20);
+  assertEquals(new Set(results.map((r) => r.n)).size, 20);
+  assertEquals(stats.results, 20);
+  assertEquals(stats.unobserved, 0);
+});
+
 Deno.test("the sync model runs every baseline of a phase before switching, then every experiment", async () => {
   const { engine, log } = setup({ n: 6, workers: 4 });
   await engine.run();

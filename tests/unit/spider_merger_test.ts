@@ -1,5 +1,21 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { flowKey, Merger, portlessKey } from "../../src/spider/merger.ts";
+import type { FlowRecord } from "../../src/observer/chain.ts";
+
+/** The merger's callback as a promise, for the tests. */
+function waitFor(m: Merger, key: string, deadline: number): Promise<FlowRecord | null> {
+  return new Promise((resolve) => m.waitFor(key, deadline, resolve));
+}
+
+function waitForPortless(
+  m: Merger,
+  pk: string,
+  from: number,
+  to: number,
+  deadline: number,
+): Promise<FlowRecord | null> {
+  return new Promise((resolve) => m.waitForPortless(pk, from, to, deadline, resolve));
+}
 
 function clock() {
   let t = 0;
@@ -12,14 +28,14 @@ const key = flowKey(6, "198.18.0.2", 40000, "198.18.1.1", 80);
 Deno.test("the merger joins a connection with a flow that arrived first", async () => {
   const m = new Merger({ flowTtlMs: 1000 });
   m.addFlow(flow);
-  assertEquals(await m.waitFor(key, 10), flow);
+  assertEquals(await waitFor(m, key, 10), flow);
   assertEquals(m.held, 0);
 });
 
 Deno.test("the merger joins a connection with a flow that arrives later", async () => {
   const c = clock();
   const m = new Merger({ flowTtlMs: 1000, now: c.now });
-  const p = m.waitFor(key, 5000);
+  const p = waitFor(m, key, 5000);
   m.addFlow(flow);
   assertEquals(await p, flow);
 });
@@ -27,7 +43,7 @@ Deno.test("the merger joins a connection with a flow that arrives later", async 
 Deno.test("the merger reports null (not observed) once a waiting connection is overdue", async () => {
   const c = clock();
   const m = new Merger({ flowTtlMs: 1000, now: c.now });
-  const p = m.waitFor(key, 5000);
+  const p = waitFor(m, key, 5000);
   c.set(4999);
   m.tick();
   assertEquals(m.waiting, 1);
@@ -42,7 +58,7 @@ Deno.test("the merger keys by the whole 5-tuple: another port or protocol does n
   const m = new Merger({ flowTtlMs: 1000, now: c.now });
   m.addFlow({ ...flow, sp: 40001 });
   m.addFlow({ ...flow, proto: 17 });
-  const p = m.waitFor(key, 10);
+  const p = waitFor(m, key, 10);
   c.set(11);
   m.tick();
   assertEquals(await p, null);
@@ -51,7 +67,7 @@ Deno.test("the merger keys by the whole 5-tuple: another port or protocol does n
 Deno.test("the merger matches IPv6 addresses whatever their spelling", async () => {
   const m = new Merger({ flowTtlMs: 1000 });
   m.addFlow({ sip: "fd00::2", sp: 1, dip: "fd00:0:0:0:0:0:1:1", dp: 80, proto: 6 });
-  const got = await m.waitFor(flowKey(6, "FD00::2", 1, "fd00::1:1", 80), 10);
+  const got = await waitFor(m, flowKey(6, "FD00::2", 1, "fd00::1:1", 80), 10);
   assertEquals(got?.sp, 1);
 });
 
@@ -64,9 +80,39 @@ Deno.test("the merger forgets unclaimed flows after their time to live", () => {
   assertEquals(m.held, 0);
 });
 
+Deno.test("two connections waiting on one key get the flows in turn, then null", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  const first = waitFor(m, key, 100);
+  const second = waitFor(m, key, 200);
+  assertEquals(m.waiting, 2);
+  m.addFlow(flow);
+  assertEquals(await first, flow);
+  c.set(150);
+  m.tick();
+  assertEquals(m.waiting, 1);
+  c.set(200);
+  m.tick();
+  assertEquals(await second, null);
+  assertEquals(m.waiting, 0);
+});
+
+Deno.test("an overdue waiter is given up on even when an earlier-added one is not due", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 1000, now: c.now });
+  const late = waitFor(m, key, 1000);
+  const early = waitFor(m, flowKey(6, "198.18.0.2", 40001, "198.18.1.1", 80), 50);
+  c.set(60);
+  m.tick();
+  assertEquals(await early, null);
+  assertEquals(m.waiting, 1);
+  m.addFlow(flow);
+  assertEquals(await late, flow);
+});
+
 Deno.test("giveUp resolves every waiting connection as not observed", async () => {
   const m = new Merger({ flowTtlMs: 1000 });
-  const p = m.waitFor(key, 1e12);
+  const p = waitFor(m, key, 1e12);
   m.giveUp();
   assertEquals(await p, null);
 });
@@ -77,19 +123,19 @@ Deno.test("a connection without a local port takes the flow to its target that b
   // an earlier flow to the same target (another connection) and one to another port
   m.addFlow({ ...flow, dp: 443, sp: 1000, pkt_first: 99.0 });
   m.addFlow({ ...flow, dp: 80, sp: 1001, pkt_first: 100.5 });
-  const p = m.waitForPortless(pk, 100.0, 102.0, 1e12);
+  const p = waitForPortless(m, pk, 100.0, 102.0, 1e12);
   assertEquals(m.waiting, 1);
   m.addFlow({ ...flow, dp: 443, sp: 1002, pkt_first: 100.2 });
   assertEquals((await p)?.sp, 1002);
   // a flow already held is found at once
-  const q = m.waitForPortless(pk, 98.9, 99.5, 1e12);
+  const q = waitForPortless(m, pk, 98.9, 99.5, 1e12);
   assertEquals((await q)?.sp, 1000);
 });
 
 Deno.test("a port-less connection whose flow never comes is given up on", async () => {
   const c = clock();
   const m = new Merger({ flowTtlMs: 1000, now: c.now });
-  const p = m.waitForPortless(portlessKey(6, "198.18.0.2", "198.18.1.1", 443), 1, 2, 100);
+  const p = waitForPortless(m, portlessKey(6, "198.18.0.2", "198.18.1.1", 443), 1, 2, 100);
   c.set(101);
   m.tick();
   assertEquals(await p, null);

@@ -27,9 +27,9 @@ Deno.test("a job's record keeps its fields and adds flows, time, missed flows an
   const o = (config: number) => ({
     conn: { sip: "198.18.0.2", sp: 1, spdr_state: 0, _private: 1 },
     config,
-    start: `2026-01-01 00:00:0${config}.000000`,
-    stop: `2026-01-01 00:00:0${config + 1}.000000`,
-    span: [0, 1] as [number, number],
+    // 2026-01-01 00:00:0N, epoch seconds
+    from: 1767225600 + config,
+    to: 1767225600 + config + 1,
   });
   const flows = [
     flowResult({ sp: 1, proto: 6, sip: "198.18.0.2" }, o(0), "198.18.1.1", "id"),

@@ -34,9 +34,11 @@ fi
 [ -f "$LIB" ] || fail "$LIB is missing; run 'make lib' first"
 mkdir -p "$(dirname "$OUT")"
 # --include embeds the cdylib; src/ffi/library.ts finds it at its source-relative path inside
-# the executable's virtual file system.
+# the executable's virtual file system. V8 flags are fixed at compile time, for every command:
+# measure's small young generation (see bin/pathspider), since measure is the main job and its
+# runs are long; observe then pays some tens of ms of scavenges per 200,000 packets.
 timeout 600 "$DENO" compile --quiet --allow-all --no-prompt --config deno.json \
-  --v8-flags=--min-semi-space-size=32 \
+  --v8-flags=--max-semi-space-size=4 \
   --include "$LIB" --output "$OUT" src/main.ts
 # A full `deno` given as DENORT_BIN builds an executable that ignores the embedded program.
 if ! "$OUT" --version 2>/dev/null | grep -q '^pathspider '; then

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseV4, parseV6 } from "../net/ip.ts";
+import { parseIpInto } from "../net/ip.ts";
 
 /** One open-addressing table of `words`-word keys; the all-zero key is kept aside. */
 class Table {
@@ -81,6 +81,7 @@ export class AddrSet {
   #v4 = new Table(1);
   #v6 = new Table(4);
   #key = new Uint32Array(4);
+  #bytes = new Uint8Array(16);
 
   /** Addresses held. */
   get size(): number {
@@ -89,15 +90,13 @@ export class AddrSet {
 
   /** Adds `addr` (an IP literal); true when it was new. Throws for anything else. */
   add(addr: string): boolean {
-    const k = this.#key;
-    const v4 = parseV4(addr);
-    if (v4 >= 0) {
-      k[0] = v4;
-      return this.#v4.add(k);
+    const k = this.#key, b = this.#bytes;
+    const v = parseIpInto(addr, b);
+    if (v === 0) throw new Error(`not an IP address: ${addr}`);
+    const words = v === 4 ? 1 : 4;
+    for (let i = 0; i < words; i++) {
+      k[i] = ((b[4 * i] << 24) | (b[4 * i + 1] << 16) | (b[4 * i + 2] << 8) | b[4 * i + 3]) >>> 0;
     }
-    const g = parseV6(addr);
-    if (g === null) throw new Error(`not an IP address: ${addr}`);
-    for (let i = 0; i < 4; i++) k[i] = ((g[2 * i] << 16) | g[2 * i + 1]) >>> 0;
-    return this.#v6.add(k);
+    return v === 4 ? this.#v4.add(k) : this.#v6.add(k);
   }
 }

@@ -374,3 +374,32 @@ Deno.test("packets split over many batches give the same records as one batch", 
   assertEquals(many, one);
   assertEquals(one.length, 17);
 });
+
+Deno.test("with resetIsFinal a flow reset by its responder is emitted at once; a reset from the initiator still waits", () => {
+  const run = (resetIsFinal: boolean, from: "responder" | "initiator") => {
+    const recs: FlowRecord[] = [];
+    const obs = new Observer(makeChains(["basic", "tcp"]), {
+      emit: (r) => recs.push(r),
+      resetIsFinal,
+    });
+    obs.push(c.batch([
+      { ts: 100.1, frame: c.tcp4(A, B, { sport: 40000, dport: 80, flags: c.F.SYN }) },
+      {
+        ts: 100.2,
+        frame: from === "responder"
+          ? c.tcp4(B, A, { sport: 80, dport: 40000, flags: c.F.RST | c.F.ACK })
+          : c.tcp4(A, B, { sport: 40000, dport: 80, flags: c.F.RST }),
+      },
+    ]));
+    const before = recs.length;
+    obs.flush();
+    return { before, after: recs.length, rec: recs[0] };
+  };
+  const refused = run(true, "responder");
+  assertEquals([refused.before, refused.after], [1, 1]);
+  assertEquals(refused.rec.tcp_rst_rev, true);
+  assertEquals(refused.rec.pkt_rev, 1);
+  // the original's behaviour: the flow waits for its expiry bin (here: until flush)
+  assertEquals(run(false, "responder").before, 0);
+  assertEquals(run(true, "initiator").before, 0);
+});

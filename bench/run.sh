@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, results in bench/out/. Never part of `make test`. Needs root.
-#   BENCH_RUNS (observe repetitions, 3), BENCH_TARGETS (measure/forge targets, 1000)
+#   BENCH_RUNS (observe repetitions, 3), BENCH_TARGETS (measure/forge targets, 1000),
+#   BENCH_MEMORY_JOBS (jobs of the memory run, 1,000,000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -17,9 +18,7 @@ echo "=== connection helpers: http connections/s in the testbed ===" >&2
 "$DENO" run -A bench/connect_rate.ts http 1000 200
 echo "=== measure ecn and dscp on an Internet-like testbed ===" >&2
 "$DENO" run -A bench/measure.ts "${BENCH_TARGETS:-1000}"
-if [ -f bench/forge.sh ]; then
-  echo "=== forge: measure evilbit/udpzero and raw send rate ===" >&2
-  bash bench/forge.sh "${BENCH_TARGETS:-1000}"
-fi
+echo "=== measure memory: a long input of refusing targets ===" >&2
+"$DENO" run -A bench/measure_memory.ts "${BENCH_MEMORY_JOBS:-1000000}" "dscp --connect tcp" "ecn --connect tcp"
 echo "=== forge: evilbit / udpzero and the raw send rate ===" >&2
 bash bench/forge.sh "${BENCH_TARGETS:-1000}"

@@ -5,16 +5,21 @@
 # (user+sys) and peak RSS from /usr/bin/time; plus start-up time on an empty capture. Writes
 # bench/out/observe.{txt,json} and prints the table.
 #   bench/observe.sh [RUNS]   (best of RUNS for ours and tcpdump, default 3; the original runs once)
+#   FLOWS=80000 bench/observe.sh  (a larger capture, bench/out/mixed-80000.pcap: start-up and JIT
+#   warm-up weigh less on a capture of a million packets, as on most real ones)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=bench/out
 RUNS=${1:-3}
+FLOWS=${FLOWS:-17000}
 PCAP=$OUT/mixed.pcap
+SUFFIX=""
+[ "$FLOWS" = 17000 ] || { PCAP=$OUT/mixed-$FLOWS.pcap; SUFFIX=-$FLOWS; }
 EMPTY=$OUT/empty.pcap
 PEER=${PEER:-$ROOT/../shared/peer/pspdr-peer}
 mkdir -p "$OUT"
-[ -f "$PCAP" ] || .tools/bin/deno run -A bench/make-mixed-pcap.ts "$PCAP"
+[ -f "$PCAP" ] || .tools/bin/deno run -A bench/make-mixed-pcap.ts "$PCAP" "$FLOWS"
 # a classic pcap header with no packets
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
 packets=$(tcpdump -r "$PCAP" -qn 2>/dev/null | wc -l)
@@ -61,7 +66,7 @@ else
 fi
 
 awk -v n="$packets" -v o="$o" -v t="$t" -v p="$p" -v o0="$o0" -v t0="$t0" -v p0="$p0" \
-  -v of="$o_flows" -v pf="$p_flows" -v json="$OUT/observe.json" '
+  -v of="$o_flows" -v pf="$p_flows" -v json="$OUT/observe$SUFFIX.json" '
 function row(name, m, s, flows,   a, b) {
   if (m == "") { printf "%-22s %10s\n", name, "(not run)"; return }
   split(m, a, " "); split(s, b, " ")
@@ -80,4 +85,4 @@ BEGIN {
   if (o == "") exit
   if (p != "") printf "ours/original packet rate: %.1fx (target >= 20x); without start-up: %.1fx\n", c[1] / a[1], (c[1] - d[1]) / (a[1] - e[1])
   printf "tcpdump/ours packet rate:  %.2fx (target <= 3x)\n", a[1] / b[1]
-}' | tee "$OUT/observe.txt"
+}' | tee "$OUT/observe$SUFFIX.txt"

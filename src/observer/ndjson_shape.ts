@@ -159,7 +159,60 @@ function makeValue(t: ShapeText): ValueWriter {
   };
 }
 
+/** 2^30 and 2^32: the packet timestamps of 2004 to 2106 (see `writeTimestamp`). */
+const TS_LOW = 1073741824;
+const TS_HIGH = 4294967296;
+
+/**
+ * Writes `x` as `repr(float(x))` straight into the bytes when it is a capture timestamp with at
+ * most 6 decimals, as `sec + usec / 1e6` makes it; returns -1 (nothing written) otherwise.
+ *
+ * Why the text is Python's: for 2^30 <= x < 2^32 the doubles are 2^-22 or 2^-21 apart, less than
+ * 1e-6, so at most one decimal of 6 digits lies within half a step of `x`; and when
+ * `s + f / 1e6 === x`, that decimal `s.f` reads back as `x` (its distance to a rounding midpoint,
+ * at least 1e-6 * 2^-23, dwarfs the error of the inner division, 2^-54). So `s.f` without its
+ * trailing zeros is the shortest text that reads back as `x`, which is what `repr` prints.
+ */
+function writeTimestamp(o: ShapeOut, b: Uint8Array, p: number, x: number): number {
+  if (!(x >= TS_LOW && x < TS_HIGH)) return -1;
+  const s = Math.floor(x);
+  const f = Math.round((x - s) * 1e6);
+  if (f >= 1000000 || s + f / 1e6 !== x) return -1;
+  if (b.length - p < 18 + o.reserve) {
+    o.pos = p;
+    o.room(18 + o.reserve);
+    b = o.buf;
+    p = o.pos;
+  }
+  // the integer part: 10 digits (2^30 <= s < 2^32)
+  let q = s;
+  for (let i = 9; i >= 0; i--) {
+    b[p + i] = 48 + (q % 10);
+    q = Math.floor(q / 10);
+  }
+  p += 10;
+  b[p++] = 46; // '.'
+  if (f === 0) {
+    b[p] = 48;
+    return p + 1;
+  }
+  let digits = 6, r = f;
+  while (r % 10 === 0) {
+    r /= 10;
+    digits--;
+  }
+  for (let i = digits - 1; i >= 0; i--) {
+    b[p + i] = 48 + (r % 10);
+    r = (r - (r % 10)) / 10;
+  }
+  return p + digits;
+}
+
 function makeFloat(t: ShapeText): ValueWriter {
   const value = makeValue(t);
-  return (o, b, p, v) => typeof v === "number" ? ascii(o, b, p, t.pyFloat(v)) : value(o, b, p, v);
+  return (o, b, p, v) => {
+    if (typeof v !== "number") return value(o, b, p, v);
+    const end = writeTimestamp(o, b, p, v);
+    return end >= 0 ? end : ascii(o, b, p, t.pyFloat(v));
+  };
 }

@@ -143,3 +143,39 @@ Deno.test("the ndjson writer prints pyRecord's text for records of one shape and
     for (const chunk of [64, 1 << 20]) assertEquals(ndjson(recs, ff, chunk), want);
   }
 });
+
+Deno.test("the ndjson writer's timestamp fast path prints Python's repr of µs and ns capture times", () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 4) % n;
+  };
+  const xs: number[] = [
+    2 ** 30,
+    2 ** 30 - 1e-6,
+    2 ** 32 - 1e-6,
+    2 ** 32,
+    1700000000,
+    1700000000.5,
+    1700000000.000001,
+    1700000000.999999,
+    1700000000.10001,
+  ];
+  for (let i = 0; i < 3000; i++) {
+    const sec = 2 ** 30 + rnd(2 ** 30) * 3 + rnd(3);
+    if (i % 3 === 0) xs.push(sec + rnd(1e9) / 1e9); // a nanosecond capture
+    else xs.push(sec + (rnd(1000) * 1000 + rnd(1000)) * 1000 / 1e9); // µs, as parse.ts makes it
+    if (i % 10 === 0) xs.push(sec + rnd(100) * 10000 / 1e6); // trailing zeros
+  }
+  let text = "";
+  const w = new NdjsonWriter((b) => text += new TextDecoder().decode(b), 4096);
+  const floats = new Set(["pkt_first"]);
+  for (const x of xs) w.write({ pkt_first: x, n: 1 }, floats);
+  w.flush();
+  const want = python(
+    "import json,sys; print('\\n'.join(json.dumps({'pkt_first': float(x), 'n': 1}) " +
+      "for x in json.load(sys.stdin)))",
+    xs,
+  );
+  assertEquals(text, want);
+});

@@ -132,13 +132,13 @@ export function parseV6(addr: string): number[] | null {
   return g;
 }
 
+const run = { start: -1, len: 1 };
+
 /**
- * The text of 4 or 16 address bytes at `off` of `b` (`len` 4 or 16): a dotted quad, or IPv6 as
- * RFC 5952 writes it (lower case, the first longest run of two or more zero groups as `::`, no
- * dotted tail).
+ * The first longest run of two or more zero groups of the 16 bytes at `off` of `b`: its start
+ * (-1 when there is none) and length, in a shared object (read it before the next call).
  */
-export function formatIp(b: Uint8Array, off = 0, len: 4 | 16 = b.length === 4 ? 4 : 16): string {
-  if (len === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+function zeroRun(b: Uint8Array, off = 0): { start: number; len: number } {
   let best = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
     if (b[off + 2 * i] !== 0 || b[off + 2 * i + 1] !== 0) {
@@ -153,6 +153,19 @@ export function formatIp(b: Uint8Array, off = 0, len: 4 | 16 = b.length === 4 ? 
     }
     i = j;
   }
+  run.start = best;
+  run.len = bestLen;
+  return run;
+}
+
+/**
+ * The text of 4 or 16 address bytes at `off` of `b` (`len` 4 or 16): a dotted quad, or IPv6 as
+ * RFC 5952 writes it (lower case, the first longest run of two or more zero groups as `::`, no
+ * dotted tail).
+ */
+export function formatIp(b: Uint8Array, off = 0, len: 4 | 16 = b.length === 4 ? 4 : 16): string {
+  if (len === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const { start: best, len: bestLen } = zeroRun(b, off);
   let s = "";
   for (let i = 0; i < 8; i++) {
     if (i === best) {
@@ -165,28 +178,6 @@ export function formatIp(b: Uint8Array, off = 0, len: 4 | 16 = b.length === 4 ? 
   }
   return s;
 }
-
-/** The first longest run of two or more zero groups of the 16 bytes at `b`: start, or -1. */
-function zeroRun(b: Uint8Array): { start: number; len: number } {
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (b[2 * i] !== 0 || b[2 * i + 1] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && b[2 * j] === 0 && b[2 * j + 1] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  run.start = best;
-  run.len = bestLen;
-  return run;
-}
-const run = { start: -1, len: 1 };
 
 /** True when `s` is exactly the RFC 5952 text of the 16 bytes at `b` (checked, not built). */
 function isCanonicalV6(s: string, b: Uint8Array): boolean {

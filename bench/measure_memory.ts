@@ -13,53 +13,26 @@
  * Needs root.
  * @module
  */
-import { NET, run, Testbed } from "../tests/e2e/lib/testbed.ts";
+import { Testbed } from "../tests/e2e/lib/testbed.ts";
+import {
+  addRefusingTargets,
+  countLines,
+  REFUSING_MAX,
+  watchMemory,
+  writeRefusingJobs,
+} from "../tests/e2e/lib/refusing.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const args = [...Deno.args];
 const N = /^\d+$/.test(args[0] ?? "") ? Number(args.shift()) : 1_000_000;
-if (N > 1 << 20) throw new Error("at most 1,048,576 targets (one /108)");
+if (N > REFUSING_MAX) throw new Error(`at most ${REFUSING_MAX} targets (one /108)`);
 const runs = args.length > 0 ? args : ["dscp --connect tcp", "ecn --connect tcp"];
-const PREFIX = "fd00:6::"; // fd00:6::/108: the refusing targets
-
-/** Peak and current RSS of a process, KiB, from /proc (0 once it has gone). */
-function rssOf(pid: number): { peak: number; now: number } {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
-    return { peak: kib("VmHWM"), now: kib("VmRSS") };
-  } catch {
-    return { peak: 0, now: 0 };
-  }
-}
 
 const tb = await Testbed.create({ servers: ["http"], targets: [{ name: "clean", v4: false }] });
 try {
-  await run(["ip", "-6", "route", "add", "local", `${PREFIX}/108`, "dev", "lo"], {
-    ns: tb.serverNs,
-    check: true,
-  });
-  await run(["ip", "-6", "route", "add", `${PREFIX}/108`, "via", NET.server6], {
-    ns: tb.routerNs,
-    check: true,
-  });
+  await addRefusingTargets(tb);
   const jobsFile = `${tb.dir}/jobs.ndjson`;
-  {
-    const f = await Deno.open(jobsFile, { write: true, create: true, truncate: true });
-    const enc = new TextEncoder();
-    let chunk = "";
-    for (let i = 0; i < N; i++) {
-      chunk += `{"dip": "${PREFIX}${(i >> 16).toString(16)}:${
-        (i & 0xffff).toString(16)
-      }", "dp": 9}\n`;
-      if (chunk.length > 1 << 20) {
-        await f.write(enc.encode(chunk));
-        chunk = "";
-      }
-    }
-    await f.write(enc.encode(chunk));
-    f.close();
-  }
+  await writeRefusingJobs(jobsFile, N);
   for (const spec of runs) {
     const out = `${tb.dir}/out.ndjson`;
     const cmd = new Deno.Command("ip", {
@@ -96,31 +69,16 @@ try {
       }).output()
       : null;
     // `ip netns exec` execs the launcher, which execs deno: the pid is the tool's own
-    const pid = child.pid;
-    let peak = 0;
-    const samples: { t: number; rss: number }[] = [];
-    const poll = setInterval(() => {
-      const r = rssOf(pid);
-      if (r.peak > peak) peak = r.peak;
-      if (r.now > 0) samples.push({ t: (performance.now() - t0) / 1000, rss: r.now });
-    }, 500);
+    const watch = watchMemory(child.pid);
     const res = await child.output();
     await besideRun;
-    clearInterval(poll);
+    const { peakKiB: peak, samples } = watch.stop();
     const secs = (performance.now() - t0) / 1000;
-    let results = 0;
-    {
-      const f = await Deno.open(out);
-      const buf = new Uint8Array(1 << 20);
-      for (let n; (n = await f.read(buf)) !== null;) {
-        for (let i = 0; i < n; i++) if (buf[i] === 10) results++;
-      }
-      f.close();
-      await Deno.remove(out);
-    }
+    const results = await countLines(out);
+    await Deno.remove(out);
     const tenths = Array.from({ length: 10 }, (_, k) => {
       const s = samples[Math.min(samples.length - 1, Math.floor((k + 1) * samples.length / 10))];
-      return s ? `${Math.round(s.rss / 1024)}` : "-";
+      return s ? `${Math.round(s.kib / 1024)}` : "-";
     });
     const errText = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
     // the whole stderr, for a look with DENO_V8_FLAGS=--trace-gc and the like

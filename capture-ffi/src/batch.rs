@@ -63,6 +63,45 @@ pub fn put_record(out: &mut [u8], pos: usize, meta: &PacketMeta, data: &[u8]) ->
     Some(end)
 }
 
+/// Like [`put_record`] for an Ethernet frame whose 802.1Q/802.1ad tag the kernel took out (live
+/// capture hands it over separately): the 4 tag bytes go back after the two MAC addresses, as
+/// they were on the wire. `meta.wire_len` must already count them.
+pub fn put_record_tagged(
+    out: &mut [u8],
+    pos: usize,
+    meta: &PacketMeta,
+    data: &[u8],
+    tag: [u8; 4],
+) -> Option<usize> {
+    if data.len() < 12 {
+        return put_record(out, pos, meta, data);
+    }
+    let full = data.len() + 4;
+    let mut caplen = full;
+    if pos + record_len(caplen) > out.len() {
+        if pos != 0 || out.len() < HEADER_LEN + 16 {
+            return None;
+        }
+        caplen = (out.len() - HEADER_LEN) & !3;
+    }
+    let end = pos + record_len(caplen);
+    let h = &mut out[pos..pos + HEADER_LEN];
+    h[0..4].copy_from_slice(&meta.ts_sec.to_le_bytes());
+    h[4..8].copy_from_slice(&meta.ts_nsec.to_le_bytes());
+    h[8..12].copy_from_slice(&(caplen as u32).to_le_bytes());
+    h[12..16].copy_from_slice(&meta.wire_len.to_le_bytes());
+    h[16..18].copy_from_slice(&meta.linktype.to_le_bytes());
+    h[18] = meta.direction;
+    h[19] = 0;
+    let body = pos + HEADER_LEN;
+    out[body..body + 12].copy_from_slice(&data[..12]);
+    out[body + 12..body + 16].copy_from_slice(&tag);
+    let rest = caplen - 16;
+    out[body + 16..body + 16 + rest].copy_from_slice(&data[12..12 + rest]);
+    out[body + caplen..end].fill(0);
+    Some(end)
+}
+
 /// One record read back from a batch (used by the pcap writer).
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -126,6 +165,35 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vlan_tag_goes_back_after_the_mac_addresses() {
+        let frame: Vec<u8> = (0u8..30).collect();
+        let m = PacketMeta {
+            wire_len: 34,
+            linktype: 1,
+            ..Default::default()
+        };
+        let mut buf = [0u8; 128];
+        let end = put_record_tagged(&mut buf, 0, &m, &frame, [0x81, 0x00, 0x00, 42]).unwrap();
+        assert_eq!(end, record_len(34));
+        assert_eq!(u32::from_le_bytes(buf[8..12].try_into().unwrap()), 34);
+        let body = &buf[HEADER_LEN..HEADER_LEN + 34];
+        assert_eq!(&body[..12], &frame[..12]);
+        assert_eq!(&body[12..16], &[0x81, 0x00, 0x00, 42]);
+        assert_eq!(&body[16..], &frame[12..]);
+        // cut to fit an empty buffer that is too small, like any other record
+        let mut small = [0u8; HEADER_LEN + 24];
+        let end = put_record_tagged(&mut small, 0, &m, &frame, [0x81, 0x00, 0x00, 42]).unwrap();
+        assert_eq!(end, HEADER_LEN + 24);
+        assert_eq!(
+            &small[HEADER_LEN + 12..HEADER_LEN + 16],
+            &[0x81, 0x00, 0x00, 42]
+        );
+        assert_eq!(&small[HEADER_LEN + 16..], &frame[12..20]);
+        // and refused when it does not fit behind other records
+        assert_eq!(put_record_tagged(&mut small, 4, &m, &frame, [0; 4]), None);
+    }
 
     #[test]
     fn records_are_padded_to_four_bytes_and_read_back() {

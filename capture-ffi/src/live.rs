@@ -10,7 +10,7 @@ use std::sync::atomic::{fence, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::batch::{put_record, PacketMeta};
+use crate::batch::{put_record, put_record_tagged, PacketMeta};
 use crate::error::NO_SUCH_INTERFACE;
 use crate::error::{Error, Result, GENERIC, INTERFACE_DOWN, INVALID_ARGUMENT, NOT_PERMITTED};
 
@@ -23,6 +23,11 @@ const TPACKET_V3: libc::c_int = 2;
 const ETH_P_ALL: u16 = 0x0003;
 const TP_STATUS_KERNEL: u32 = 0;
 const TP_STATUS_USER: u32 = 1;
+/// tpacket3_hdr status bits: the frame's VLAN tag was taken out into `hv1` (and its TPID too).
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+/// LINKTYPE_ETHERNET: the only link type whose VLAN tag goes back into the frame.
+const LINKTYPE_ETHERNET: u16 = 1;
 /// `TPACKET_ALIGN(sizeof(struct tpacket3_hdr))`: where the `sockaddr_ll` follows the header.
 const TPACKET3_HDRLEN: usize = 48;
 /// `SKF_AD_OFF + SKF_AD_PROTOCOL`: BPF load of `skb->protocol` (host order), whatever the link
@@ -417,7 +422,7 @@ impl LiveCapture {
                     let pkttype = unsafe { *blk.add(p + TPACKET3_HDRLEN + 10) };
                     let start = p + mac;
                     if start + caplen <= BLOCK_SIZE {
-                        let meta = PacketMeta {
+                        let mut meta = PacketMeta {
                             ts_sec: rd(p + 4),
                             ts_nsec: rd(p + 8),
                             wire_len: rd(p + 16),
@@ -426,7 +431,27 @@ impl LiveCapture {
                         };
                         // SAFETY: start + caplen <= BLOCK_SIZE: inside this block.
                         let data = unsafe { std::slice::from_raw_parts(blk.add(start), caplen) };
-                        match put_record(out, pos, &meta, data) {
+                        // The kernel hands a VLAN tag over beside the frame (hv1.tp_vlan_tci at
+                        // 32, tp_vlan_tpid at 36): put it back, as tcpdump does, so that the
+                        // observer and `--write` see the frame as it was on the wire.
+                        let status = rd(p + 20);
+                        let put = if status & TP_STATUS_VLAN_VALID != 0
+                            && self.linktype == LINKTYPE_ETHERNET
+                        {
+                            let tci = rd(p + 32) as u16;
+                            let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                                (rd(p + 36) & 0xffff) as u16
+                            } else {
+                                0x8100
+                            };
+                            let [t0, t1] = tpid.to_be_bytes();
+                            let [c0, c1] = tci.to_be_bytes();
+                            meta.wire_len += 4;
+                            put_record_tagged(out, pos, &meta, data, [t0, t1, c0, c1])
+                        } else {
+                            put_record(out, pos, &meta, data)
+                        };
+                        match put {
                             Some(np) => {
                                 pos = np;
                                 count += 1;

@@ -35,6 +35,18 @@ pub fn record_len(caplen: usize) -> usize {
     (HEADER_LEN + caplen + 3) & !3
 }
 
+/// Writes a record header for `caplen` stored bytes into `h` (`HEADER_LEN` bytes).
+#[inline]
+fn write_header(h: &mut [u8], meta: &PacketMeta, caplen: usize) {
+    h[0..4].copy_from_slice(&meta.ts_sec.to_le_bytes());
+    h[4..8].copy_from_slice(&meta.ts_nsec.to_le_bytes());
+    h[8..12].copy_from_slice(&(caplen as u32).to_le_bytes());
+    h[12..16].copy_from_slice(&meta.wire_len.to_le_bytes());
+    h[16..18].copy_from_slice(&meta.linktype.to_le_bytes());
+    h[18] = meta.direction;
+    h[19] = 0;
+}
+
 /// Writes one record at `pos` of `out` and returns the position after it, or `None` if it does
 /// not fit. A packet that cannot fit even into an empty buffer is cut to fit when `pos == 0`
 /// (its wire length still tells how long it was), so progress is always possible as long as the
@@ -49,14 +61,7 @@ pub fn put_record(out: &mut [u8], pos: usize, meta: &PacketMeta, data: &[u8]) ->
         caplen = (out.len() - HEADER_LEN) & !3;
     }
     let end = pos + record_len(caplen);
-    let h = &mut out[pos..pos + HEADER_LEN];
-    h[0..4].copy_from_slice(&meta.ts_sec.to_le_bytes());
-    h[4..8].copy_from_slice(&meta.ts_nsec.to_le_bytes());
-    h[8..12].copy_from_slice(&(caplen as u32).to_le_bytes());
-    h[12..16].copy_from_slice(&meta.wire_len.to_le_bytes());
-    h[16..18].copy_from_slice(&meta.linktype.to_le_bytes());
-    h[18] = meta.direction;
-    h[19] = 0;
+    write_header(&mut out[pos..pos + HEADER_LEN], meta, caplen);
     let body = pos + HEADER_LEN;
     out[body..body + caplen].copy_from_slice(&data[..caplen]);
     out[body + caplen..end].fill(0);
@@ -85,14 +90,7 @@ pub fn put_record_tagged(
         caplen = (out.len() - HEADER_LEN) & !3;
     }
     let end = pos + record_len(caplen);
-    let h = &mut out[pos..pos + HEADER_LEN];
-    h[0..4].copy_from_slice(&meta.ts_sec.to_le_bytes());
-    h[4..8].copy_from_slice(&meta.ts_nsec.to_le_bytes());
-    h[8..12].copy_from_slice(&(caplen as u32).to_le_bytes());
-    h[12..16].copy_from_slice(&meta.wire_len.to_le_bytes());
-    h[16..18].copy_from_slice(&meta.linktype.to_le_bytes());
-    h[18] = meta.direction;
-    h[19] = 0;
+    write_header(&mut out[pos..pos + HEADER_LEN], meta, caplen);
     let body = pos + HEADER_LEN;
     out[body..body + 12].copy_from_slice(&data[..12]);
     out[body + 12..body + 16].copy_from_slice(&tag);

@@ -4,7 +4,9 @@ use std::ffi::c_char;
 use std::sync::Mutex;
 
 use crate::batch::HEADER_LEN;
-use crate::error::{c_str_arg, fail, Error, Result, EOF, INVALID_ARGUMENT};
+use crate::error::{
+    c_str_arg, fail, fail_on, forget_handle_error, Error, Result, EOF, INVALID_ARGUMENT,
+};
 use crate::handles::HandleTable;
 use crate::reader::{open_file, PacketReader};
 
@@ -145,12 +147,13 @@ pub unsafe extern "C" fn ps_capture_open_file(path: *const c_char, out: *mut i64
 /// `buf` must point to `len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ps_capture_next(h: i64, buf: *mut u8, len: u32, timeout_ms: i32) -> i32 {
+    // errors are also kept with the handle: this call may run on another thread (ps_handle_error)
     if buf.is_null() || (len as usize) < HEADER_LEN + 4 {
-        return fail(Error::new(INVALID_ARGUMENT, "batch buffer too small"));
+        return fail_on(h, Error::new(INVALID_ARGUMENT, "batch buffer too small"));
     }
     let cap = match CAPTURES.get(h) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return fail_on(h, e),
     };
     // SAFETY: the caller promises `len` writable bytes at `buf`, not aliased during the call.
     let out = unsafe { std::slice::from_raw_parts_mut(buf, len as usize) };
@@ -160,7 +163,7 @@ pub unsafe extern "C" fn ps_capture_next(h: i64, buf: *mut u8, len: u32, timeout
     };
     match res {
         Ok(n) => n.min(i32::MAX as u32) as i32,
-        Err(e) => fail(e),
+        Err(e) => fail_on(h, e),
     }
 }
 
@@ -192,6 +195,7 @@ pub unsafe extern "C" fn ps_capture_stats(h: i64, out3: *mut u64) -> i32 {
 /// (the resources are released when it returns). Closing twice returns -9.
 #[no_mangle]
 pub extern "C" fn ps_capture_close(h: i64) -> i32 {
+    forget_handle_error(h);
     match CAPTURES.remove(h) {
         Ok(_) => 0,
         Err(e) => fail(e),

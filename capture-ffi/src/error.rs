@@ -5,6 +5,7 @@
 //! a one-line message describing it. The message is global (not per handle or thread) because
 //! TypeScript reads it right after the failing call.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// End of a capture file.
@@ -29,6 +30,11 @@ pub const CLOSED_HANDLE: i32 = -9;
 pub const WOULD_BLOCK: i32 = -10;
 
 static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+
+/// The last error of each handle whose calls may run on another thread (a live capture's next,
+/// a reactor's poll): by the time the caller asks for the message, a call on another thread may
+/// have replaced the global one.
+static HANDLE_ERRORS: Mutex<BTreeMap<i64, String>> = Mutex::new(BTreeMap::new());
 
 /// An error as a value: the status code and a one-line message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +84,21 @@ pub fn last_error() -> String {
     LAST_ERROR.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+fn handle_errors() -> std::sync::MutexGuard<'static, BTreeMap<i64, String>> {
+    HANDLE_ERRORS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Like [`fail`], and keeps the message with handle `h` too (see [`ps_handle_error`]).
+pub fn fail_on(h: i64, err: Error) -> i32 {
+    handle_errors().insert(h, err.message.clone());
+    fail(err)
+}
+
+/// Forgets the message kept for handle `h` (when it closes).
+pub fn forget_handle_error(h: i64) {
+    handle_errors().remove(&h);
+}
+
 /// Copies the last error message (UTF-8, one line, not NUL-terminated) into `buf` and returns its
 /// length in bytes; a message longer than `len` is cut at a character boundary.
 ///
@@ -85,7 +106,25 @@ pub fn last_error() -> String {
 /// `buf` must be null or point to `len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ps_last_error(buf: *mut u8, len: u32) -> i32 {
-    let msg = last_error();
+    // SAFETY: forwarded from the caller.
+    unsafe { copy_message(&last_error(), buf, len) }
+}
+
+/// Like [`ps_last_error`] for the last failure of a call on handle `h` that may run on another
+/// thread (`ps_capture_next`, `ps_reactor_poll`); the global message when `h` has none.
+///
+/// # Safety
+/// `buf` must be null or point to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ps_handle_error(h: i64, buf: *mut u8, len: u32) -> i32 {
+    let msg = handle_errors().get(&h).cloned().unwrap_or_else(last_error);
+    // SAFETY: forwarded from the caller.
+    unsafe { copy_message(&msg, buf, len) }
+}
+
+/// # Safety
+/// `buf` must be null or point to `len` writable bytes.
+unsafe fn copy_message(msg: &str, buf: *mut u8, len: u32) -> i32 {
     if buf.is_null() {
         return msg.len().min(i32::MAX as usize) as i32;
     }
@@ -125,5 +164,21 @@ mod tests {
         // "a b é" is 6 bytes; 5 would split the é, so 4 bytes come back.
         let n = unsafe { ps_last_error(buf.as_mut_ptr(), buf.len() as u32) };
         assert_eq!(&buf[..n as usize], b"a b ");
+    }
+
+    #[test]
+    fn a_handle_keeps_its_own_message_whatever_fails_later() {
+        let read = |h: i64| {
+            let mut buf = [0u8; 64];
+            let n = unsafe { ps_handle_error(h, buf.as_mut_ptr(), buf.len() as u32) };
+            String::from_utf8(buf[..n as usize].to_vec()).unwrap()
+        };
+        let t = std::thread::spawn(|| fail_on(-1001, Error::new(GENERIC, "capture: gone down")));
+        assert_eq!(t.join().unwrap(), GENERIC);
+        // another call fails afterwards, on this thread: the global message is its own
+        fail(Error::new(INVALID_ARGUMENT, "connect: bad address"));
+        assert_eq!(read(-1001), "capture: gone down");
+        forget_handle_error(-1001);
+        assert_eq!(read(-1001), last_error());
     }
 }

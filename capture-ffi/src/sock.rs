@@ -4,7 +4,9 @@
 //! bits) and the socket's id in that reactor (low 32 bits), so socket calls find their reactor
 //! without a second table. Operations complete through `ps_reactor_poll`, in batches.
 
-use crate::error::{fail, Error, CLOSED_HANDLE, GENERIC, INVALID_ARGUMENT};
+use crate::error::{
+    fail, fail_on, forget_handle_error, Error, CLOSED_HANDLE, GENERIC, INVALID_ARGUMENT,
+};
 use crate::sock_reactor::{Reactor, SubmitError};
 use crate::sock_wire::{ConnectOpts, OPTS_LEN};
 use std::collections::BTreeMap;
@@ -81,6 +83,7 @@ pub unsafe extern "C" fn ps_reactor_open(out: *mut i64) -> i32 {
 /// in-flight poll returns first (it is woken); the fds close when it has.
 #[no_mangle]
 pub extern "C" fn ps_reactor_close(r: i64) -> i32 {
+    forget_handle_error(r);
     let Some(re) = table().reactors.remove(&r) else {
         return fail(Error::new(CLOSED_HANDLE, format!("no open reactor {r}")));
     };
@@ -107,8 +110,9 @@ pub extern "C" fn ps_reactor_wake(r: i64) -> i32 {
 /// `buf` must point to `len` writable bytes that nobody else touches during the call.
 #[no_mangle]
 pub unsafe extern "C" fn ps_reactor_poll(r: i64, buf: *mut u8, len: u32, timeout_ms: i32) -> i32 {
+    // errors are also kept with the handle: this call runs on another thread (ps_handle_error)
     if buf.is_null() {
-        return fail(Error::new(INVALID_ARGUMENT, "null event buffer"));
+        return fail_on(r, Error::new(INVALID_ARGUMENT, "null event buffer"));
     }
     let re = match reactor(r) {
         Ok(re) => re,
@@ -120,7 +124,7 @@ pub unsafe extern "C" fn ps_reactor_poll(r: i64, buf: *mut u8, len: u32, timeout
         Ok(n) => n as i32,
         Err(e) => {
             let err = std::io::Error::from_raw_os_error(e);
-            fail(Error::os(GENERIC, "epoll_wait", &err))
+            fail_on(r, Error::os(GENERIC, "epoll_wait", &err))
         }
     }
 }

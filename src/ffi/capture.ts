@@ -38,8 +38,15 @@ function cString(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Throws the library's last error for a negative `status`. */
-function raise(lib: CaptureSymbols, status: number, context?: string): never {
-  const n = lib.ps_last_error(errorBuf, errorBuf.length);
+/**
+ * Throws the library's message for a failed call. With `handle`, the message kept with that
+ * handle: a live capture's `next` runs on another thread, and a call failing on the main thread
+ * meanwhile would have replaced the global one.
+ */
+function raise(lib: CaptureSymbols, status: number, context?: string, handle?: bigint): never {
+  const n = handle === undefined
+    ? lib.ps_last_error(errorBuf, errorBuf.length)
+    : lib.ps_handle_error(handle, errorBuf, errorBuf.length);
   const msg = n > 0 ? decoder.decode(errorBuf.subarray(0, n)) : `error ${status}`;
   throw new CaptureError(status, context ? `${context}: ${msg}` : msg);
 }
@@ -149,7 +156,7 @@ export class CaptureSource {
       batch.buf.length,
       Math.max(0, Math.min(timeoutMs, 0x7fffffff)) | 0,
     );
-    return this.#result(batch, n);
+    return this.#result(batch, n, h);
   }
 
   /**
@@ -159,24 +166,26 @@ export class CaptureSource {
    */
   async nextInBackground(batch: PacketBatch, timeoutMs = 0): Promise<number> {
     if (this.live) return this.next(batch, timeoutMs);
-    const n = await this.#lib.ps_capture_next_live(this.#open(), batch.buf, batch.buf.length, 0);
-    return this.#result(batch, n);
+    const h = this.#open();
+    const n = await this.#lib.ps_capture_next_live(h, batch.buf, batch.buf.length, 0);
+    return this.#result(batch, n, h);
   }
 
   /** Like `next` for a file, without a promise (a file never waits). */
   nextSync(batch: PacketBatch): number {
-    const n = this.#lib.ps_capture_next(this.#open(), batch.buf, batch.buf.length, 0);
-    return this.#result(batch, n);
+    const h = this.#open();
+    const n = this.#lib.ps_capture_next(h, batch.buf, batch.buf.length, 0);
+    return this.#result(batch, n, h);
   }
 
-  #result(batch: PacketBatch, n: number): number {
+  #result(batch: PacketBatch, n: number, h: bigint): number {
     if (n >= 0) {
       batch.count = n;
       return n;
     }
     batch.count = 0;
     if (n === Status.EOF) return -1;
-    raise(this.#lib, n, this.name);
+    raise(this.#lib, n, this.name, h);
   }
 
   /** Packet counters. */

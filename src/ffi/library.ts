@@ -23,6 +23,7 @@ export const RELATIVE_LIBRARY_URL = "../../capture-ffi/target/release/libpathspi
 /** The C ABI of the library, as `Deno.dlopen` symbol definitions. */
 export const SYMBOLS = {
   ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },
+  ps_handle_error: { parameters: ["i64", "buffer", "u32"], result: "i32" },
   ps_capture_open_live: {
     parameters: ["buffer", "u32", "u32", "buffer", "buffer"],
     result: "i32",

@@ -26,6 +26,7 @@ import { formatIp, parseIpInto } from "../net/ip.ts";
 
 const SYMBOLS = {
   ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },
+  ps_handle_error: { parameters: ["i64", "buffer", "u32"], result: "i32" },
   ps_reactor_open: { parameters: ["buffer"], result: "i32" },
   ps_reactor_close: { parameters: ["i64"], result: "i32" },
   ps_reactor_wake: { parameters: ["i64"], result: "i32" },
@@ -72,10 +73,16 @@ export class SocketError extends Error {
   }
 }
 
-function check(status: number, what: string): number {
+/**
+ * `status` when it is not an error; else throws the library's message. With `handle`, the
+ * message kept with that handle (its call ran on another thread: see capture.ts `raise`).
+ */
+function check(status: number, what: string, handle?: bigint): number {
   if (status >= 0) return status;
   const buf = new Uint8Array(512);
-  const n = symbols().ps_last_error(buf, buf.length);
+  const n = handle === undefined
+    ? symbols().ps_last_error(buf, buf.length)
+    : symbols().ps_handle_error(handle, buf, buf.length);
   const msg = new TextDecoder().decode(buf.subarray(0, Math.max(0, n)));
   throw new SocketError(status, `${what}: ${msg || `status ${status}`}`);
 }
@@ -384,7 +391,7 @@ export class Reactor {
         if (n < 0) {
           // cannot happen short of a broken epoll fd: fail everything pending, refuse new work
           try {
-            check(n, "socket reactor poll");
+            check(n, "socket reactor poll", this.#h);
           } catch (e) {
             this.#loopError = e as SocketError;
           }

@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { CaptureError, CaptureSource, PacketBatch, Status } from "../../src/ffi/capture.ts";
+import { captureLibrary } from "../../src/ffi/library.ts";
 
 const DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
 
@@ -213,4 +214,27 @@ Deno.test("background reads into two alternating batches give the packets of nex
   } finally {
     await Deno.remove(cut);
   }
+});
+
+Deno.test("a capture's own error message survives a later failure elsewhere (ps_handle_error)", () => {
+  const lib = captureLibrary();
+  const out = new BigInt64Array(1);
+  const path = new TextEncoder().encode(`${DATA}/tcp_ipv4_simple.pcap\0`);
+  assertEquals(lib.ps_capture_open_file(path, out), 0);
+  const h = out[0];
+  const read = (n: number) => new TextDecoder().decode(buf.subarray(0, n));
+  const buf = new Uint8Array(256);
+  try {
+    // a call on the capture fails (as a live capture's `next` would, on another thread) ...
+    assertEquals(lib.ps_capture_next(h, new Uint8Array(8), 8, 0), Status.INVALID_ARGUMENT);
+    // ... then another call fails before its message is read
+    const missing = new TextEncoder().encode("/nonexistent/x.pcap\0");
+    assert(lib.ps_capture_open_file(missing, new BigInt64Array(1)) < 0);
+    assert(/nonexistent/.test(read(lib.ps_last_error(buf, buf.length))));
+    assertEquals(read(lib.ps_handle_error(h, buf, buf.length)), "batch buffer too small");
+  } finally {
+    lib.ps_capture_close(h);
+  }
+  // once closed, the handle has no message of its own: the global one comes back
+  assert(/nonexistent/.test(read(lib.ps_handle_error(h, buf, buf.length))));
 });

@@ -14,7 +14,7 @@
 import { dnsProbe } from "../spider/forgepkt/probes.ts";
 import { UDP_OPTIONS_SPEC, UDPOPT_EOL, UDPOPT_NOP } from "../spider/forgepkt/udpopts.ts";
 import { VERSION } from "../version.ts";
-import { forgeConnectivity } from "./forge_conditions.ts";
+import { dnsProbeConditions } from "./forge_conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The options after the OCS in the experiment's surplus area. */
@@ -43,12 +43,6 @@ export const udpoptsPlugin: Plugin = {
       dnsProbe(job, src, {}, config === 1 ? { udpOptions: UDPOPTS_OPTIONS } : {}),
   }),
   combineFlows(flows: FlowResult[]): string[] {
-    if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
-    const [base, test] = flows;
-    const conn = forgeConnectivity(
-      base.dns_response_valid === true,
-      test.dns_response_valid === true,
-    );
-    return [`udpopts.connectivity.${conn}`];
+    return dnsProbeConditions("udpopts", flows);
   },
 };

@@ -13,7 +13,7 @@
 
 import { dnsProbe } from "../spider/forgepkt/probes.ts";
 import { VERSION } from "../version.ts";
-import { forgeConnectivity } from "./forge_conditions.ts";
+import { dnsProbeConditions } from "./forge_conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The `udpzero` plugin. */
@@ -38,12 +38,6 @@ export const udpzeroPlugin: Plugin = {
     forge: (job, config, src) => dnsProbe(job, src, {}, { zeroChecksum: config === 1 }),
   }),
   combineFlows(flows: FlowResult[]): string[] {
-    if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
-    const [base, test] = flows;
-    const conn = forgeConnectivity(
-      base.dns_response_valid === true,
-      test.dns_response_valid === true,
-    );
-    return [`udpzero.connectivity.${conn}`];
+    return dnsProbeConditions("udpzero", flows);
   },
 };

@@ -9,21 +9,10 @@ import { Observer } from "../../src/observer/observer.ts";
 import { chainNames, makeChains } from "../../src/chains/registry.ts";
 import { NdjsonWriter } from "../../src/observer/pyjson.ts";
 import { CaptureSource, PacketBatch } from "../../src/ffi/capture.ts";
+import { rng } from "../../examples/lib/synth.ts";
 
 const DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
 const LINKTYPES = [1, 101, 113, 276, 228, 229, 12, 0, 9999];
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Frames (with link types) of the original's sample captures, read with our reader. */
 function sampleFrames(): { frame: Uint8Array; linktype: number }[] {
@@ -85,7 +74,7 @@ function craftedFrames(): Uint8Array[] {
 }
 
 Deno.test("fuzz: 120,000 random and mutated packets through every chain never throw", () => {
-  const rnd = prng(0x5eed2026);
+  const rnd = rng(0x5eed2026);
   const samples = sampleFrames();
   assert(samples.length > 100, "the original's sample captures are readable");
   const crafted = craftedFrames().map((frame) => ({ frame, linktype: 1 }));

@@ -3,7 +3,7 @@
  * behaviour is known, for IPv4 and IPv6: the conditions of each target, and tcp_ecn restored.
  */
 import assert from "node:assert/strict";
-import { run, Testbed } from "./lib/testbed.ts";
+import { Testbed } from "./lib/testbed.ts";
 import { clientSysctl, jobsFor, measure, type Result, resultOf, warmUp } from "./measure_run.ts";
 
 const CLEAN = [
@@ -53,17 +53,10 @@ async function withTestbed(fn: (tb: Testbed) => Promise<void>) {
     ],
   });
   try {
-    for (const [name, mark] of [["revce", "ce"], ["revect1", "ect1"]]) {
-      for (const a of [tb.target(name).v4!, tb.target(name).v6!]) {
-        const ip = a.includes(":") ? "ip6" : "ip";
-        const from = mark === "ce" ? "{ ect0, ect1 }" : "ect0";
-        await run([
-          "nft",
-          "add rule inet testbed forward",
-          `${ip} saddr ${a} ${ip} ecn ${from} ${ip} ecn set ${mark}`,
-        ], { ns: tb.routerNs, check: true });
-      }
-    }
+    await tb.addTargetRules({
+      revce: (ip, a) => [`${ip} saddr ${a} ${ip} ecn { ect0, ect1 } ${ip} ecn set ce`],
+      revect1: (ip, a) => [`${ip} saddr ${a} ${ip} ecn ect0 ${ip} ecn set ect1`],
+    });
     await warmUp(tb);
     await fn(tb);
   } finally {

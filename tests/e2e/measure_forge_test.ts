@@ -36,14 +36,11 @@ async function withTestbed(fn: (tb: Testbed) => Promise<void>) {
     })),
   });
   try {
-    const r = tb.routerNs;
-    const nft = (rule: string) =>
-      run(["nft", "add rule inet testbed forward", rule], { ns: r, check: true });
-    await nft(`ip daddr ${tb.target("noevil").v4} ip frag-off & 0x8000 != 0 drop`);
-    await nft(`ip saddr ${tb.target("evilrev").v4} ip frag-off set ip frag-off | 0x8000`);
-    for (const a of [tb.target("nozero").v4, tb.target("nozero").v6]) {
-      await nft(`${a!.includes(":") ? "ip6" : "ip"} daddr ${a} udp checksum 0 drop`);
-    }
+    await tb.addForwardRules([
+      `ip daddr ${tb.target("noevil").v4} ip frag-off & 0x8000 != 0 drop`,
+      `ip saddr ${tb.target("evilrev").v4} ip frag-off set ip frag-off | 0x8000`,
+    ]);
+    await tb.addTargetRules({ nozero: (ip, a) => [`${ip} daddr ${a} udp checksum 0 drop`] });
     const noopts = tb.target("noopts");
     for (
       const [cmd, addr, bpf] of [
@@ -53,7 +50,7 @@ async function withTestbed(fn: (tb: Testbed) => Promise<void>) {
     ) {
       await run(
         [cmd, "-A", "FORWARD", "-d", addr, "-m", "bpf", "--bytecode", bpf, "-j", "DROP"],
-        { ns: r, check: true },
+        { ns: tb.routerNs, check: true },
       );
     }
     await warmUp(tb);

@@ -11,7 +11,7 @@ import { havePeer, PEER } from "../peer.ts";
 const LOCAL = { 4: 1460, 6: 1440 } as const;
 
 /** The router's rules per target (client → target is "daddr", the reply "saddr"). */
-const RULES: Record<string, (ip: string, a: string) => string[]> = {
+const RULES: Record<string, (ip: "ip" | "ip6", a: string) => string[]> = {
   // a clamping router rewrites the SYN and the SYN-ACK
   clamp: (ip, a) => [
     `${ip} daddr ${a} tcp flags syn tcp option maxseg size set 1200`,
@@ -54,13 +54,7 @@ Deno.test("measure mss finds each path's MSS rewriting in every mode", async (t)
     ],
   });
   try {
-    for (const [name, rules] of Object.entries(RULES)) {
-      for (const a of [tb.target(name).v4!, tb.target(name).v6!]) {
-        for (const r of rules(a.includes(":") ? "ip6" : "ip", a)) {
-          await run(["nft", "add rule inet testbed forward", r], { ns: tb.routerNs, check: true });
-        }
-      }
-    }
+    await tb.addTargetRules(RULES);
     // nftables only ever lowers an MSS: the inflating "middlebox" is the server's own route
     // back to the client, which advertises 9000 for that target's address (policy routing)
     const inflate = tb.target("inflate");
@@ -118,16 +112,7 @@ Deno.test({
       ],
     });
     try {
-      for (const name of ["clamp", "strip"]) {
-        for (const a of [tb.target(name).v4!, tb.target(name).v6!]) {
-          for (const r of RULES[name](a.includes(":") ? "ip6" : "ip", a)) {
-            await run(["nft", "add rule inet testbed forward", r], {
-              ns: tb.routerNs,
-              check: true,
-            });
-          }
-        }
-      }
+      await tb.addTargetRules({ clamp: RULES.clamp, strip: RULES.strip });
       await warmUp(tb);
       // the original's tcp helper needs a dp; it notices the end of its input only when a
       // packet arrives, hence the pings (../shared/peer/README.md)

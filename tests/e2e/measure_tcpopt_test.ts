@@ -4,13 +4,13 @@
  * restored afterwards.
  */
 import assert from "node:assert/strict";
-import { run, Testbed } from "./lib/testbed.ts";
+import { Testbed } from "./lib/testbed.ts";
 import { clientSysctl, jobsFor, measure, resultOf, warmUp } from "./measure_run.ts";
 
 const SYSCTLS = ["net.ipv4.tcp_timestamps", "net.ipv4.tcp_window_scaling", "net.ipv4.tcp_sack"];
 
 /** Router rules per target: "saddr" matches the server's SYN-ACK, "daddr" our SYN. */
-const RULES: Record<string, (ip: string, a: string) => string[]> = {
+const RULES: Record<string, (ip: "ip" | "ip6", a: string) => string[]> = {
   // a middlebox that removes SACK-permitted and timestamps from the answer (window scale passes)
   nosackts: (ip, a) => [
     `${ip} saddr ${a} tcp flags syn reset tcp option sack-perm`,
@@ -78,13 +78,7 @@ Deno.test("measure tcpopt finds stripped and blocked TCP options in every mode a
     ],
   });
   try {
-    for (const [name, rules] of Object.entries(RULES)) {
-      for (const a of [tb.target(name).v4!, tb.target(name).v6!]) {
-        for (const r of rules(a.includes(":") ? "ip6" : "ip", a)) {
-          await run(["nft", "add rule inet testbed forward", r], { ns: tb.routerNs, check: true });
-        }
-      }
-    }
+    await tb.addTargetRules(RULES);
     await warmUp(tb);
     // start from values the plugin never writes, so that a missed restore shows
     await tb.exec(["sysctl", "-qw", ...SYSCTLS.map((k) => `${k}=1`)]);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { EXTRA_PORTS, startExtraNginx } from "./lib/nginx_extra.ts";
-import { run, Testbed } from "./lib/testbed.ts";
+import { Testbed } from "./lib/testbed.ts";
 import { clientSysctl, measure, type Result, resultOf, warmUp } from "./measure_run.ts";
 
 const ACKED = [
@@ -46,13 +46,14 @@ Deno.test("measure tfo finds fast open cookies and SYN data acknowledgement, and
   });
   try {
     await startExtraNginx(tb);
-    for (const a of [tb.target("dropdata").v4!, tb.target("dropdata").v6!]) {
-      // a SYN with options is at most 60 (IPv4) or 80 (IPv6) bytes long; one with data is longer
-      const rule = a.includes(":")
-        ? `ip6 daddr ${a} tcp flags syn ip6 length > 60 drop`
-        : `ip daddr ${a} tcp flags syn ip length > 80 drop`;
-      await run(["nft", "add rule inet testbed forward", rule], { ns: tb.routerNs, check: true });
-    }
+    // a SYN with options is at most 60 (IPv4) or 80 (IPv6) bytes long; one with data is longer
+    await tb.addTargetRules({
+      dropdata: (ip, a) => [
+        ip === "ip6"
+          ? `ip6 daddr ${a} tcp flags syn ip6 length > 60 drop`
+          : `ip daddr ${a} tcp flags syn ip length > 80 drop`,
+      ],
+    });
     await warmUp(tb);
     // client fast open off: the plugin must switch it on for the run, and back off
     await tb.exec(["sysctl", "-qw", "net.ipv4.tcp_fastopen=0"]);

@@ -302,6 +302,31 @@ export class Testbed {
     return t;
   }
 
+  /** Appends `rules` to the router's forward chain (the middlebox), in one `nft -f` run. */
+  async addForwardRules(rules: string[]): Promise<void> {
+    if (rules.length === 0) return;
+    await run(["nft", "-f", "-"], {
+      ns: this.routerNs,
+      check: true,
+      stdin: rules.map((r) => `add rule inet testbed forward ${r}\n`).join(""),
+    });
+  }
+
+  /**
+   * For each target named in `rules`, over each of its addresses, the forward rules
+   * `rules[name](family, address)` (`family` "ip" or "ip6", as nftables spells it).
+   */
+  async addTargetRules(
+    rules: Record<string, (family: "ip" | "ip6", addr: string) => string[]>,
+  ): Promise<void> {
+    const all: string[] = [];
+    for (const [name, make] of Object.entries(rules)) {
+      const t = this.target(name);
+      for (const a of [t.v4, t.v6]) if (a) all.push(...make(a.includes(":") ? "ip6" : "ip", a));
+    }
+    await this.addForwardRules(all);
+  }
+
   /** Runs a command to completion in namespace `ns` (default: the client's). */
   exec(cmd: string[], ns: string = this.clientNs, opts: Omit<RunOpts, "ns"> = {}) {
     return run(cmd, { ...opts, ns });

@@ -13,6 +13,7 @@
  * @module
  */
 import { cleanupStale, run, Testbed } from "../tests/e2e/lib/testbed.ts";
+import { type TimedMeasure, timedMeasure } from "./lib/timed_measure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
@@ -26,36 +27,17 @@ const SCAPY_PACKETS = Number(Deno.env.get("SCAPY_PACKETS") ?? 1_000);
 /** A client-side address whose packets the router drops: the raw rate measures the sender. */
 const SINK = "198.18.200.1";
 
-interface Run {
+interface Run extends TimedMeasure {
   tool: string;
   plugin: string;
-  wall: number;
-  cpu: number;
-  rssMiB: number;
-  results: Map<string, string>;
-  summary: string;
 }
 
 async function measure(tb: Testbed, tool: string, plugin: string, argv: string[], jobs: string) {
-  const timeFile = `${OUT}/forge-time.txt`;
-  const pinger = tb.spawn(["ping", "-q", "-i", "0.2", "198.18.0.1"]);
-  const r = await tb.exec(
-    ["/usr/bin/time", "-f", "%e %U %S %M", "-o", timeFile, ...argv],
-    tb.clientNs,
-    { stdin: jobs, timeoutMs: 600_000 },
-  );
-  await pinger.stop("SIGINT");
-  const [wall, user, sys, rss] = (await Deno.readTextFile(timeFile)).trim().split("\n").pop()!
-    .split(" ").map(Number);
-  const results = new Map<string, string>();
-  for (const line of r.stdout.split("\n").filter(Boolean)) {
-    const j = JSON.parse(line);
-    results.set(`${j.dip} ${j.dp}`, [...(j.conditions ?? [])].sort().join(" "));
-  }
-  await Deno.writeTextFile(`${OUT}/forge-${tool}-${plugin}.ndjson`, r.stdout);
-  const summary = r.stderr.trim().split("\n").filter((l) => !/^INFO|^DEBUG|^WARNING/.test(l))
-    .pop() ?? "";
-  return { tool, plugin, wall, cpu: user + sys, rssMiB: rss / 1024, results, summary };
+  const m = await timedMeasure(tb, argv, jobs, {
+    timeFile: `${OUT}/forge-time.txt`,
+    outFile: `${OUT}/forge-${tool}-${plugin}.ndjson`,
+  }, 600_000);
+  return { tool, plugin, ...m };
 }
 
 /** Our raw send rate: RAW_PACKETS forged UDP packets, built and sent in batches of 256. */

@@ -13,6 +13,7 @@
 import { cleanupStale, Testbed } from "../tests/e2e/lib/testbed.ts";
 import type { Behaviour } from "../tests/e2e/lib/behaviours.ts";
 import { rng } from "../examples/lib/synth.ts";
+import { type TimedMeasure, timedMeasure } from "./lib/timed_measure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
@@ -35,15 +36,10 @@ const targets = Array.from({ length: N }, (_, i) => {
   return { name: `t${i}`, delayMs: Math.round(10 + rand() * 290), behaviour };
 });
 
-interface Run {
+interface Run extends TimedMeasure {
   tool: string;
   plugin: string;
   workers: string;
-  wall: number;
-  cpu: number;
-  rssMiB: number;
-  results: Map<string, string>;
-  summary: string;
 }
 
 async function measure(
@@ -53,27 +49,12 @@ async function measure(
   argv: string[],
   jobs: string,
 ): Promise<Run> {
-  const timeFile = `${OUT}/measure-time.txt`;
   const w = argv.includes("-w") ? argv[argv.indexOf("-w") + 1] : "default";
-  // the original only notices the end of its input when a packet arrives: keep a little traffic
-  const pinger = tb.spawn(["ping", "-q", "-i", "0.2", "198.18.0.1"]);
-  const r = await tb.exec(
-    ["/usr/bin/time", "-f", "%e %U %S %M", "-o", timeFile, ...argv],
-    tb.clientNs,
-    { stdin: jobs, timeoutMs: 1_200_000 },
-  );
-  await pinger.stop("SIGINT");
-  const [wall, user, sys, rss] = (await Deno.readTextFile(timeFile)).trim().split("\n").pop()!
-    .split(" ").map(Number);
-  const results = new Map<string, string>();
-  for (const line of r.stdout.split("\n").filter(Boolean)) {
-    const j = JSON.parse(line);
-    results.set(`${j.dip} ${j.dp}`, [...(j.conditions ?? [])].sort().join(" "));
-  }
-  await Deno.writeTextFile(`${OUT}/measure-${plugin}-${tool}-w${w}.ndjson`, r.stdout);
-  const summary = r.stderr.trim().split("\n").filter((l) => !/^INFO|^DEBUG|^WARNING/.test(l))
-    .pop() ?? "";
-  return { tool, plugin, workers: w, wall, cpu: user + sys, rssMiB: rss / 1024, results, summary };
+  const m = await timedMeasure(tb, argv, jobs, {
+    timeFile: `${OUT}/measure-time.txt`,
+    outFile: `${OUT}/measure-${plugin}-${tool}-w${w}.ndjson`,
+  }, 1_200_000);
+  return { tool, plugin, workers: w, ...m };
 }
 
 await Deno.mkdir(OUT, { recursive: true });

@@ -421,14 +421,15 @@ export class Engine {
         w.flows[i] = flow;
         if (--w.left === 0) this.#complete(w);
       };
-      const dip = t.dip, dp = t.dp;
+      // the merger's keys hold canonical text (the job's address is, since `#next`)
+      const src = canonicalIp(local);
       if (sp === 0) {
         // a helper that cannot tell the port of a failed connection: its flow is the one to
         // this target that began while it ran (one job per target, connections in turn)
-        const pk = portlessKey(this.#proto, local, dip, dp);
+        const pk = portlessKey(this.#proto, src, t.dip, t.dp);
         this.o.merger.waitForPortless(pk, o.from, o.to, deadline, done);
       } else {
-        this.o.merger.waitFor(flowKey(this.#proto, local, sp, dip, dp), deadline, done);
+        this.o.merger.waitFor(flowKey(this.#proto, src, sp, t.dip, t.dp), deadline, done);
       }
     }
     if (--w.left === 0) this.#complete(w);

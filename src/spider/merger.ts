@@ -13,7 +13,10 @@
 import type { FlowRecord } from "../observer/chain.ts";
 import { canonicalIp } from "../net/ip.ts";
 
-/** The 5-tuple of a flow or connection, as a map key. */
+/**
+ * The 5-tuple of a flow or connection, as a map key. The addresses must be in canonical text
+ * (`canonicalIp`): the engine has them so once per job; the merger brings the observer's there.
+ */
 export function flowKey(
   proto: number,
   sip: string,
@@ -21,7 +24,7 @@ export function flowKey(
   dip: string,
   dp: number,
 ): string {
-  return `${proto}|${canonicalIp(sip)}|${sp}|${canonicalIp(dip)}|${dp}`;
+  return `${proto}|${sip}|${sp}|${dip}|${dp}`;
 }
 
 /** The key of an observer flow record (basic chain fields), or null when it has no ports. */
@@ -29,23 +32,23 @@ export function keyOfFlow(flow: FlowRecord): string | null {
   const { proto, sip, sp, dip, dp } = flow;
   if (typeof sip !== "string" || typeof dip !== "string") return null;
   if (typeof sp !== "number" || typeof dp !== "number" || typeof proto !== "number") return null;
-  return flowKey(proto, sip, sp, dip, dp);
+  return flowKey(proto, canonicalIp(sip), sp, canonicalIp(dip), dp);
 }
 
 /**
  * The key of a connection that never learnt its local port (a helper that cannot tell it for a
- * failed connection): (proto, sip, dip, dp). Such a connection takes the flow of that key whose
- * first packet falls within its own time span.
+ * failed connection): (proto, sip, dip, dp), addresses in canonical text. Such a connection
+ * takes the flow of that key whose first packet falls within its own time span.
  */
 export function portlessKey(proto: number, sip: string, dip: string, dp: number): string {
-  return `${proto}|${canonicalIp(sip)}|${canonicalIp(dip)}|${dp}`;
+  return `${proto}|${sip}|${dip}|${dp}`;
 }
 
 function portlessOfFlow(flow: FlowRecord): string | null {
   const { proto, sip, dip, dp } = flow;
   if (typeof sip !== "string" || typeof dip !== "string") return null;
   if (typeof dp !== "number" || typeof proto !== "number") return null;
-  return portlessKey(proto, sip, dip, dp);
+  return portlessKey(proto, canonicalIp(sip), canonicalIp(dip), dp);
 }
 
 /** Receives a connection's flow, or null when it was not observed in time. */

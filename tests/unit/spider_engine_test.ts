@@ -98,6 +98,26 @@ Deno.test("flows that reach the merger before their connections end still give o
   assertEquals(stats.unobserved, 0);
 });
 
+Deno.test("a job's IPv6 address meets its flows however the input spells it", async () => {
+  const merger = new Merger({ flowTtlMs: 60_000 });
+  let port = 50000;
+  const { engine, results } = setup({
+    n: 0,
+    jobs: readJobs(new Response('{"dip": "FD00:0:0::1:5"}\n').body!, { warn: () => {} }),
+    merger,
+    connect: (_m: ConnectMode, job: Job, o: ConnectOptions) => {
+      const sp = port++;
+      // the observer writes addresses as inet_ntop does
+      merger.addFlow({ sip: o.source, sp, dip: "fd00::1:5", dp: job.dp, proto: 6 });
+      return Promise.resolve({ sip: o.source, sp, spdr_state: 0 });
+    },
+  });
+  const stats = await engine.run();
+  assertEquals(results.length, 1);
+  assertEquals(results[0].dip, "FD00:0:0::1:5");
+  assertEquals(stats.unobserved, 0);
+});
+
 Deno.test("the sync model runs every baseline of a phase before switching, then every experiment", async () => {
   const { engine, log } = setup({ n: 6, workers: 4 });
   await engine.run();

@@ -97,18 +97,6 @@ export const ETIMEDOUT = 110;
 /** Cannot assign requested address (no such source address). */
 export const EADDRNOTAVAIL = 99;
 
-/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; null if it is neither. */
-export function ipBytes(addr: string): Uint8Array | null {
-  const b = new Uint8Array(16);
-  const v = parseIpInto(addr, b);
-  return v === 0 ? null : v === 4 ? b.subarray(0, 4) : b;
-}
-
-/** Formats 4 or 16 address bytes as text (IPv6 compressed as RFC 5952, lower case). */
-export function ipText(b: Uint8Array): string {
-  return formatIp(b, 0, b.length === 4 ? 4 : 16);
-}
-
 /** A local (or remote) endpoint. */
 export interface Endpoint {
   addr: string;
@@ -421,8 +409,7 @@ export class Reactor {
         this.#waiters.delete(token);
         let local: Endpoint | null = null;
         if (kind === KIND_CONNECT && family !== 0) {
-          const a = this.#buf.subarray(off + 24, off + 24 + (family === 4 ? 4 : 16));
-          local = { addr: ipText(a), port };
+          local = { addr: formatIp(this.#buf, off + 24, family === 4 ? 4 : 16), port };
         }
         const data = this.#buf.slice(off + EVENT_HEADER, off + EVENT_HEADER + len);
         w.resolve({ kind, status, local, data });
@@ -473,7 +460,7 @@ export class Socket {
     const st = symbols().ps_sock_local(this.#h, a);
     if (st <= 0) return null;
     const family = st >> 16;
-    return { addr: ipText(a.subarray(0, family === 4 ? 4 : 16)), port: st & 0xffff };
+    return { addr: formatIp(a, 0, family === 4 ? 4 : 16), port: st & 0xffff };
   }
 
   /** Closes the socket: an orderly FIN, or a reset with `abort` (SO_LINGER 0). */

@@ -112,24 +112,10 @@ export function parseIpInto(addr: string, out: Uint8Array): 0 | 4 | 6 {
   return parseV6Into(addr, out) ? 6 : 0;
 }
 
-/** The four octets of an IPv4 literal as one unsigned number, or -1. */
-export function parseV4(addr: string): number {
-  if (!parseV4At(addr, 0, addr.length, scratch, 0)) return -1;
-  return ((scratch[0] << 24) | (scratch[1] << 16) | (scratch[2] << 8) | scratch[3]) >>> 0;
-}
-
 /** 4 for an IPv4 literal, 6 for an IPv6 literal, 0 for anything else. */
 export function ipVersion(addr: unknown): 0 | 4 | 6 {
   if (typeof addr !== "string") return 0;
   return parseIpInto(addr, scratch);
-}
-
-/** Parses an IPv6 literal (with optional embedded IPv4 tail) into 8 groups, or null. */
-export function parseV6(addr: string): number[] | null {
-  if (!parseV6Into(addr, scratch)) return null;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((scratch[2 * i] << 8) | scratch[2 * i + 1]);
-  return g;
 }
 
 const run = { start: -1, len: 1 };

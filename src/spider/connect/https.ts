@@ -10,7 +10,7 @@
  */
 
 import * as tls from "node:tls";
-import { ipBytes } from "../../ffi/sockets.ts";
+import { ipVersion } from "../../net/ip.ts";
 import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "./http_codec.ts";
 import { clientPreface, serverPreface } from "./h2_codec.ts";
 import { jobPort } from "./socket_exchange.ts";
@@ -30,7 +30,7 @@ function run(call: HelperCall): Promise<ConnResult> {
   }
   const port = jobPort(call, httpsHelper.defaultPort);
   const dip = call.job.dip;
-  if (port === null || ipBytes(dip) === null) {
+  if (port === null || ipVersion(dip) === 0) {
     return Promise.resolve({ sip: "", sp: 0, spdr_state: CONN_FAILED });
   }
   const domain = typeof call.job.domain === "string" && call.job.domain !== ""

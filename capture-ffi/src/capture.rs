@@ -4,60 +4,14 @@ use std::ffi::c_char;
 use std::sync::Mutex;
 
 use crate::batch::HEADER_LEN;
-use crate::error::{
-    c_str_arg, fail, fail_on, forget_handle_error, Error, Result, EOF, INVALID_ARGUMENT,
-};
+use crate::error::{c_str_arg, fail, fail_on, forget_handle_error, Error, INVALID_ARGUMENT};
 use crate::handles::HandleTable;
-use crate::reader::{open_file, PacketReader};
-
-/// A file being read.
-struct FileSource {
-    reader: Box<dyn PacketReader>,
-    /// An error found after some records of a batch: reported by the next call.
-    pending: Option<Error>,
-    /// Nothing more to read (end of file, or after an error was reported).
-    done: bool,
-    packets: u64,
-}
-
-impl FileSource {
-    fn next(&mut self, out: &mut [u8]) -> Result<u32> {
-        if let Some(e) = self.pending.take() {
-            self.done = true;
-            return Err(e);
-        }
-        if self.done {
-            return Err(Error::new(EOF, "end of capture file"));
-        }
-        let (mut pos, mut count) = (0usize, 0u32);
-        let res = self.reader.fill_batch(out, &mut pos, &mut count);
-        self.packets += count as u64;
-        match res {
-            Ok(eof) => {
-                if eof {
-                    self.done = true;
-                    if count == 0 {
-                        return Err(Error::new(EOF, "end of capture file"));
-                    }
-                }
-                Ok(count)
-            }
-            // Deliver the complete records first; the error comes with the next call.
-            Err(e) if count > 0 => {
-                self.pending = Some(e);
-                Ok(count)
-            }
-            Err(e) => {
-                self.done = true;
-                Err(e)
-            }
-        }
-    }
-}
+use crate::readahead::FileCapture;
+use crate::reader::open_file;
 
 /// One capture handle.
 enum Capture {
-    File(Mutex<FileSource>),
+    File(Mutex<FileCapture>),
     Live(crate::live::LiveCapture),
 }
 
@@ -125,23 +79,17 @@ pub unsafe extern "C" fn ps_capture_open_file(path: *const c_char, out: *mut i64
         Err(e) => return fail(e),
     };
     match open_file(path) {
-        Ok(reader) => store(
-            out,
-            Capture::File(Mutex::new(FileSource {
-                reader,
-                pending: None,
-                done: false,
-                packets: 0,
-            })),
-        ),
+        Ok(reader) => store(out, Capture::File(Mutex::new(FileCapture::new(reader)))),
         Err(e) => fail(e),
     }
 }
 
 /// Fills `buf` (`len` bytes) with packet records and returns how many it wrote. For a live
-/// capture, waits up to `timeout_ms` for the first packet (0 = none arrived); for a file, never
-/// waits and returns -1 at the end. A truncated file returns its complete records first, then
-/// -7 once, then -1.
+/// capture, waits up to `timeout_ms` for the first packet (0 = none arrived); for a file, takes
+/// a batch its reader thread has made ready (see `readahead`; every call must pass at least the
+/// first call's `len`), waiting up to `timeout_ms` (negative: until there is one; 0 = none ready
+/// yet), and returns -1 at the end. A truncated file returns its complete records first,
+/// then -7 once, then -1.
 ///
 /// # Safety
 /// `buf` must point to `len` writable bytes.
@@ -158,11 +106,49 @@ pub unsafe extern "C" fn ps_capture_next(h: i64, buf: *mut u8, len: u32, timeout
     // SAFETY: the caller promises `len` writable bytes at `buf`, not aliased during the call.
     let out = unsafe { std::slice::from_raw_parts_mut(buf, len as usize) };
     let res = match &*cap {
-        Capture::File(f) => lock(f).next(out),
+        Capture::File(f) => lock(f).next(out, timeout_ms),
         Capture::Live(l) => l.next(out, timeout_ms),
     };
     match res {
         Ok(n) => n.min(i32::MAX as u32) as i32,
+        Err(e) => fail_on(h, e),
+    }
+}
+
+/// For a file: takes the next batch without copying it (see `readahead`), writing its address to
+/// `*out_ptr`; returns the number of records, 0 if none came within `timeout_ms` (negative: no
+/// limit), -1 at the end. The batch has `size` bytes (the first call's `size` counts) and stays
+/// readable until the next call on this capture or its close. A live capture refuses (-8).
+///
+/// # Safety
+/// `out_ptr` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn ps_capture_take(
+    h: i64,
+    size: u32,
+    timeout_ms: i32,
+    out_ptr: *mut u64,
+) -> i32 {
+    if out_ptr.is_null() || (size as usize) < HEADER_LEN + 4 {
+        return fail_on(h, Error::new(INVALID_ARGUMENT, "batch size too small"));
+    }
+    let cap = match CAPTURES.get(h) {
+        Ok(c) => c,
+        Err(e) => return fail_on(h, e),
+    };
+    let res = match &*cap {
+        Capture::File(f) => lock(f).take(size as usize, timeout_ms),
+        Capture::Live(_) => Err(Error::new(
+            INVALID_ARGUMENT,
+            "a live capture has no batches to lend; use ps_capture_next",
+        )),
+    };
+    match res {
+        Ok((n, ptr)) => {
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { *out_ptr = ptr as u64 };
+            n.min(i32::MAX as u32) as i32
+        }
         Err(e) => fail_on(h, e),
     }
 }
@@ -183,7 +169,7 @@ pub unsafe extern "C" fn ps_capture_stats(h: i64, out3: *mut u64) -> i32 {
         Err(e) => return fail(e),
     };
     let s = match &*cap {
-        Capture::File(f) => [lock(f).packets, 0, 0],
+        Capture::File(f) => [lock(f).delivered(), 0, 0],
         Capture::Live(l) => l.stats(),
     };
     // SAFETY: the caller promises three writable u64.

@@ -55,14 +55,22 @@ impl<R: Read> ChunkReader<R> {
     /// `avail()` holds whatever was left).
     #[inline]
     pub fn fill(&mut self, need: usize) -> std::io::Result<bool> {
+        self.fill_or_pause(need, false)
+    }
+
+    /// Like `fill`, but when `pause` is set and the source has had nothing for a while (it then
+    /// fails a read with `WouldBlock`, see `reader::QuietPipe`), returns that error instead of
+    /// waiting on; the bytes read so far stay buffered for the next call.
+    #[inline]
+    pub fn fill_or_pause(&mut self, need: usize, pause: bool) -> std::io::Result<bool> {
         if self.end - self.start >= need {
             return Ok(true);
         }
-        self.refill(need)
+        self.refill(need, pause)
     }
 
     #[cold]
-    fn refill(&mut self, need: usize) -> std::io::Result<bool> {
+    fn refill(&mut self, need: usize, pause: bool) -> std::io::Result<bool> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -76,6 +84,7 @@ impl<R: Read> ChunkReader<R> {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !pause => {}
                 Err(e) => return Err(e),
             }
         }

@@ -8,7 +8,8 @@
 //! - `batch`: the packet batch record format shared with TypeScript.
 //! - `capture`: the exported capture functions (live and file behind one handle type).
 //! - `live`: AF_PACKET capture (TPACKET ring, BPF filter, kernel drop counters).
-//! - `chunks`, `reader`, `pcapfile`, `pcapng`: reading pcap / pcapng files.
+//! - `chunks`, `reader`, `pcapfile`, `pcapng`: reading pcap / pcapng files; `readahead`: their
+//!   reading on a thread of its own, ahead of the caller.
 //! - `pcapwrite`: writing pcap files from batches.
 //! - `sock*`: sockets with per-socket marking for the measurement engine.
 //! - `raw`: raw IPv4/IPv6 send of forged packets (the forge model).
@@ -23,6 +24,7 @@ pub mod pcapfile;
 pub mod pcapng;
 pub mod pcapwrite;
 pub mod raw;
+pub mod readahead;
 pub mod reader;
 pub mod sock;
 pub mod sock_reactor;

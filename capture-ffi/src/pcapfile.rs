@@ -9,7 +9,7 @@ use std::io::Read;
 use crate::batch::{put_record, PacketMeta, DIR_UNKNOWN};
 use crate::chunks::ChunkReader;
 use crate::error::{Error, Result, GENERIC, TRUNCATED};
-use crate::reader::{io_error, PacketReader, MAX_RECORD};
+use crate::reader::{fill_for_batch, io_error, PacketReader, MAX_RECORD};
 
 /// Magic of a microsecond pcap, as read in the file's own byte order.
 pub const MAGIC_US: u32 = 0xa1b2_c3d4;
@@ -85,7 +85,10 @@ impl<R: Read + Send> PacketReader for PcapReader<R> {
     fn fill_batch(&mut self, out: &mut [u8], pos: &mut usize, count: &mut u32) -> Result<bool> {
         let big = self.big;
         loop {
-            if !self.r.fill(16).map_err(io_error)? {
+            let Some(full) = fill_for_batch(&mut self.r, 16, *count)? else {
+                return Ok(false);
+            };
+            if !full {
                 if self.r.avail().is_empty() {
                     return Ok(true);
                 }
@@ -105,7 +108,10 @@ impl<R: Read + Send> PacketReader for PcapReader<R> {
             let mut ts_sec = rd32(h, 0, big);
             let mut frac = rd32(h, 4, big);
             let wire_len = rd32(h, 12, big);
-            if !self.r.fill(16 + caplen).map_err(io_error)? {
+            let Some(full) = fill_for_batch(&mut self.r, 16 + caplen, *count)? else {
+                return Ok(false);
+            };
+            if !full {
                 return Err(truncated(
                     self.r.offset(),
                     self.r.avail().len(),

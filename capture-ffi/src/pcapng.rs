@@ -8,7 +8,7 @@ use crate::batch::{put_record, PacketMeta, DIR_UNKNOWN};
 use crate::chunks::ChunkReader;
 use crate::error::{Error, Result, GENERIC, TRUNCATED};
 use crate::pcapfile::{rd16, rd32, truncated};
-use crate::reader::{io_error, PacketReader, MAX_RECORD};
+use crate::reader::{fill_for_batch, PacketReader, MAX_RECORD};
 
 /// Section Header Block type (a byte-order palindrome).
 pub const BLOCK_SHB: u32 = 0x0a0d_0d0a;
@@ -163,7 +163,10 @@ fn parse_idb(b: &[u8], big: bool) -> Option<Interface> {
 impl<R: Read + Send> PacketReader for PcapngReader<R> {
     fn fill_batch(&mut self, out: &mut [u8], pos: &mut usize, count: &mut u32) -> Result<bool> {
         loop {
-            if !self.r.fill(12).map_err(io_error)? {
+            let Some(full) = fill_for_batch(&mut self.r, 12, *count)? else {
+                return Ok(false);
+            };
+            if !full {
                 if self.r.avail().is_empty() {
                     return Ok(true);
                 }
@@ -185,7 +188,10 @@ impl<R: Read + Send> PacketReader for PcapngReader<R> {
             if blen < 12 || !blen.is_multiple_of(4) || blen > MAX_RECORD {
                 return Err(self.corrupt(&format!("block length {blen}")));
             }
-            if !self.r.fill(blen).map_err(io_error)? {
+            let Some(full) = fill_for_batch(&mut self.r, blen, *count)? else {
+                return Ok(false);
+            };
+            if !full {
                 if btype == BLOCK_SHB && *count == 0 && self.r.offset() == 0 {
                     return Err(Error::new(
                         TRUNCATED,

@@ -20,6 +20,48 @@ pub trait PacketReader: Send {
     fn fill_batch(&mut self, out: &mut [u8], pos: &mut usize, count: &mut u32) -> Result<bool>;
 }
 
+/// Makes `need` bytes available for a batch that holds `count` records: `Ok(None)` when the
+/// source has paused (a quiet pipe) and the batch has records, which then go to the caller now
+/// rather than when the writer next writes; else whether the bytes are there (`ChunkReader::fill`).
+pub fn fill_for_batch<R: Read>(
+    r: &mut ChunkReader<R>,
+    need: usize,
+    count: u32,
+) -> Result<Option<bool>> {
+    match r.fill_or_pause(need, count > 0) {
+        Ok(full) => Ok(Some(full)),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(io_error(e)),
+    }
+}
+
+/// How long a pipe may be quiet before the records read so far are handed over.
+const QUIET: i32 = 100;
+
+/// A pipe, FIFO, socket or terminal as a capture source (`tcpdump -w - | pathspider observe -i
+/// /dev/stdin`): a read that finds nothing within `QUIET` ms fails with `WouldBlock`, so that the
+/// packets already read are observed while the writer is quiet (see `fill_for_batch`).
+struct QuietPipe(File);
+
+impl Read for QuietPipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut pfd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&self.0),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, QUIET) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if n == 0 {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        self.0.read(buf)
+    }
+}
+
 /// Maps an I/O error while reading.
 pub fn io_error(e: std::io::Error) -> Error {
     Error::new(GENERIC, format!("read error: {e}"))
@@ -34,13 +76,18 @@ pub fn open_file(path: &str) -> Result<Box<dyn PacketReader>> {
         };
         Error::new(code, format!("cannot open {path}: {e}"))
     })?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let kind = file.metadata().map(|m| m.file_type());
+    if kind.as_ref().map(|k| k.is_dir()).unwrap_or(false) {
         return Err(Error::new(
             NOT_A_CAPTURE_FILE,
             format!("{path} is a directory"),
         ));
     }
-    open_stream(file, path)
+    if kind.map(|k| k.is_file()).unwrap_or(true) {
+        open_stream(file, path)
+    } else {
+        open_stream(QuietPipe(file), path)
+    }
 }
 
 /// Detects the format of a stream by its first four bytes; `name` is used in messages.

@@ -40,12 +40,17 @@ export class PacketBatch {
   /** Number of records written by the last fill. */
   count = 0;
 
-  /** A batch of `bytes` bytes (default 4 MiB). */
-  constructor(bytes: number = DEFAULT_BATCH_BYTES) {
-    if (!Number.isInteger(bytes) || bytes < 64 || bytes > 0x7fffffff) {
-      throw new RangeError(`batch size ${bytes} must be an integer between 64 and 2^31-1`);
-    }
-    this.buf = new Uint8Array(bytes);
+  /**
+   * A batch of `bytes` bytes (default 4 MiB), or a view of memory the library lends
+   * (`CaptureSource.take`).
+   */
+  constructor(bytes: number | ArrayBuffer = DEFAULT_BATCH_BYTES) {
+    if (typeof bytes === "number") {
+      if (!Number.isInteger(bytes) || bytes < 64 || bytes > 0x7fffffff) {
+        throw new RangeError(`batch size ${bytes} must be an integer between 64 and 2^31-1`);
+      }
+      this.buf = new Uint8Array(bytes);
+    } else this.buf = new Uint8Array(bytes);
     this.view = new DataView(this.buf.buffer);
   }
 

@@ -21,7 +21,7 @@
  */
 
 import { captureLibrary, type CaptureSymbols } from "./library.ts";
-import { PacketBatch } from "./batch.ts";
+import { DEFAULT_BATCH_BYTES, PacketBatch } from "./batch.ts";
 import { CaptureError, Status } from "./status.ts";
 
 export { PacketBatch } from "./batch.ts";
@@ -72,6 +72,11 @@ function track(c: Closable): void {
     });
   }
   openHandles.add(c);
+}
+
+/** A wait in ms for the library: -1 (no limit) for any negative value, at most 2^31-1. */
+function clampWait(ms: number): number {
+  return Math.max(-1, Math.min(ms, 0x7fffffff)) | 0;
 }
 
 /** Options of a live capture. */
@@ -160,23 +165,72 @@ export class CaptureSource {
   }
 
   /**
-   * For a file, like `nextSync` but read on a background thread (Deno's blocking pool): the
-   * caller can work on another batch meanwhile (double buffering). One call at a time per source;
-   * do not touch `batch` until the promise settles. For a live capture, `next(batch, timeoutMs)`.
+   * Like `next` for a file, without a promise: the library reads the file ahead on a thread of
+   * its own, so a batch is usually ready. Waits up to `timeoutMs` for one (negative, the default:
+   * as long as it takes; a pipe can be quiet) and returns 0 if none came. Every call must pass a
+   * batch at least as large as the first call's.
    */
-  async nextInBackground(batch: PacketBatch, timeoutMs = 0): Promise<number> {
-    if (this.live) return this.next(batch, timeoutMs);
+  nextSync(batch: PacketBatch, timeoutMs = -1): number {
     const h = this.#open();
-    const n = await this.#lib.ps_capture_next_live(h, batch.buf, batch.buf.length, 0);
+    const n = this.#lib.ps_capture_next(h, batch.buf, batch.buf.length, clampWait(timeoutMs));
     return this.#result(batch, n, h);
   }
 
-  /** Like `next` for a file, without a promise (a file never waits). */
-  nextSync(batch: PacketBatch): number {
+  /**
+   * For a file: takes the next batch without copying it. The library reads the file ahead on a
+   * thread of its own and lends its batches (`bytes` each, fixed by the first call); the one
+   * taken is `this.taken` and may be read until the next `take`/`next` or `close`, never after.
+   * Waits up to `timeoutMs` (negative, the default: as long as it takes) and returns the number
+   * of records, 0 if none came, -1 at the end; a truncated file throws `TRUNCATED` once.
+   */
+  take(timeoutMs = -1, bytes = DEFAULT_BATCH_BYTES): number {
     const h = this.#open();
-    const n = this.#lib.ps_capture_next(h, batch.buf, batch.buf.length, 0);
-    return this.#result(batch, n, h);
+    return this.#lend(
+      h,
+      this.#lib.ps_capture_take(h, bytes, clampWait(timeoutMs), this.#ptr),
+      bytes,
+    );
   }
+
+  /**
+   * `take`, waiting on Deno's blocking pool instead of this thread: the event loop turns while it
+   * waits, and only then does it see signals (a loop of synchronous calls would hold SIGINT back).
+   */
+  async takeAsync(timeoutMs = -1, bytes = DEFAULT_BATCH_BYTES): Promise<number> {
+    const h = this.#open();
+    const n = await this.#lib.ps_capture_take_wait(h, bytes, clampWait(timeoutMs), this.#ptr);
+    return this.#lend(h, n, bytes);
+  }
+
+  #lend(h: bigint, n: number, bytes: number): number {
+    if (n <= 0) {
+      this.#taken.count = 0;
+      if (n === 0) return 0;
+      if (n === Status.EOF) return -1;
+      raise(this.#lib, n, this.name, h);
+    }
+    // the library recycles a few buffers: one view each, made once
+    const addr = this.#ptr[0];
+    let batch = this.#views.get(addr);
+    if (batch === undefined) {
+      const p = Deno.UnsafePointer.create(addr);
+      if (p === null) throw new CaptureError(Status.GENERIC, "capture library lent a null batch");
+      batch = new PacketBatch(Deno.UnsafePointerView.getArrayBuffer(p, bytes));
+      this.#views.set(addr, batch);
+    }
+    batch.count = n;
+    this.#taken = batch;
+    return n;
+  }
+
+  /** The batch of the last `take` (empty before the first); see `take` for how long it lives. */
+  get taken(): PacketBatch {
+    return this.#taken;
+  }
+
+  readonly #ptr = new BigUint64Array(1);
+  readonly #views = new Map<bigint, PacketBatch>();
+  #taken = new PacketBatch(64);
 
   #result(batch: PacketBatch, n: number, h: bigint): number {
     if (n >= 0) {
@@ -202,6 +256,9 @@ export class CaptureSource {
     const h = this.#handle;
     this.#handle = undefined;
     openHandles.delete(this);
+    // lent batches die with the handle: drop the views
+    this.#views.clear();
+    this.#taken = new PacketBatch(64);
     this.#lib.ps_capture_close(h);
   }
 }

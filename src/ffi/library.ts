@@ -38,6 +38,15 @@ export const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /** For files: lends the next batch read ahead, without copying it. */
+  ps_capture_take: { parameters: ["i64", "u32", "i32", "buffer"], result: "i32" },
+  /** The same, waiting on Deno's blocking pool: the event loop runs meanwhile (signals). */
+  ps_capture_take_wait: {
+    name: "ps_capture_take",
+    parameters: ["i64", "u32", "i32", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   ps_capture_stats: { parameters: ["i64", "buffer"], result: "i32" },
   ps_capture_close: { parameters: ["i64"], result: "i32" },
   ps_pcap_writer_open: { parameters: ["buffer", "u32", "u32", "buffer"], result: "i32" },

@@ -133,6 +133,47 @@ Deno.test({
   },
 });
 
+Deno.test("observe: a capture from a pipe that goes quiet still ends on SIGINT, flushing its flows", async () => {
+  const dir = await Deno.makeTempDir();
+  const fifo = `${dir}/capture.pcap`;
+  sh(["mkfifo", fifo]);
+  const child = new Deno.Command(BIN, {
+    args: ["observe", "-i", fifo, "basic", "tcp"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let writer: Deno.FsFile | undefined;
+  try {
+    // opening blocks until observe opens the other end
+    writer = await Deno.open(fifo, { write: true });
+    const file = `${DATA}/tcp_http.pcap`;
+    await writer.write(await Deno.readFile(file));
+    // the pipe stays open and quiet: the library's reader thread waits in read()
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = Date.now();
+    child.kill("SIGINT");
+    const out = await child.output();
+    const waited = Date.now() - sent;
+    const err = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, err);
+    assert(waited < 5000, `took ${waited} ms to stop`);
+    // every flow of the capture is written, as when reading the file itself
+    assertEquals(
+      new TextDecoder().decode(out.stdout),
+      run(["observe", "-i", file, "basic", "tcp"]).out,
+    );
+    assert(/^pathspider: 43 packets, /.test(err), err);
+  } finally {
+    writer?.close();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already ended
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "observe refuses a down interface, and on a live one ends on SIGINT, flushing the flows",
   ignore: Deno.uid() !== 0,

@@ -133,10 +133,10 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     });
     // A file is read ahead by the library on a thread of its own (1 MiB batches, a thousand
     // packets or more), which lends its batches: taking a ready one here costs microseconds and
-    // copies nothing. Every 250 ms, and whenever no batch is ready, the take is awaited instead:
-    // the event loop turns meanwhile, and that is when SIGINT/SIGTERM arrive. (Not more often:
-    // an await costs 1-7 ms on a busy 2-core machine.) A live capture awaits up to 200 ms per
-    // call.
+    // copies nothing. Every 250 ms, and whenever no batch came within 20 ms, the take is awaited
+    // instead: the event loop turns meanwhile, and that is when SIGINT/SIGTERM arrive. (Not more
+    // often: an await costs 1-7 ms on a busy 2-core machine.) A live capture awaits up to 200 ms
+    // per call.
     const liveBatch = new PacketBatch(1 << 20);
     let lastTurn = performance.now();
     // a capture error ends the input; the flows seen so far are still written, then it is reported
@@ -148,7 +148,9 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         try {
           if (source.live) n = await source.next(batch, 200);
           else {
-            n = performance.now() - lastTurn < 250 ? source.take(0, 1 << 20) : 0;
+            // a batch not ready yet is waited for here first (a wake-up from the library's
+            // thread is fast; one through the event loop costs milliseconds), up to 20 ms
+            n = performance.now() - lastTurn < 250 ? source.take(20, 1 << 20) : 0;
             if (n === 0) {
               n = await source.takeAsync(200, 1 << 20);
               lastTurn = performance.now();

@@ -3,7 +3,8 @@
  * IPv6) behind a router that delays each target's path by 10-300 ms, keeps 5% of them silent
  * and plays a few ECN middleboxes. Runs `measure ecn` and `measure dscp` (PLUGINS="ecn dscp")
  * with ours and with the original PATHspider (TOOLS="ours original"; each with its default worker
- * count, then both with 100 workers unless QUICK=1; MODES and DSCP_CODEPOINT below), and reports
+ * count, then both with 100 workers unless QUICK=1; MODES, e.g. "w20 w100 w500", and DSCP_CODEPOINT
+ * below), and reports
  * wall time, jobs/s, CPU, peak RSS and how often
  * both give the same conditions for a job.
  *   deno run -A bench/measure.ts [N]       results in bench/out/measure.{txt,json}; needs root
@@ -71,21 +72,24 @@ try {
   const ours = [`${ROOT}bin/pathspider`, "measure", "-i", tb.clientIface];
   const orig = [PEER, "measure", "-i", tb.clientIface];
   const plans: [string, string, string[]][] = [];
-  // MODES: "default" (each tool at its default workers) and/or "w100" (both at 100); QUICK=1
-  // means "default" only. DSCP_CODEPOINT=N gives both tools the same codepoint, so that their
-  // dscp conditions can be compared (the defaults differ: 46 here, 48 in the original's code).
+  // MODES: "default" (each tool at its default workers) and/or "wN" (both at N workers, e.g.
+  // "w100 w500"); QUICK=1 means "default" only, the default is "default w100". DSCP_CODEPOINT=N
+  // gives both tools the same codepoint, so that their dscp conditions can be compared (the
+  // defaults differ: 46 here, 48 in the original's code).
   const modes = (Deno.env.get("MODES") ?? (Deno.env.get("QUICK") ? "default" : "default w100"))
-    .split(/[ ,]+/);
+    .split(/[ ,]+/).filter(Boolean);
+  for (const m of modes) {
+    if (m !== "default" && !/^w[1-9][0-9]*$/.test(m)) {
+      throw new Error(`MODES: "${m}" is neither "default" nor "w" and a worker count`);
+    }
+  }
   for (const plugin of (Deno.env.get("PLUGINS") ?? "ecn dscp").split(/[ ,]+/).filter(Boolean)) {
     const cp = Deno.env.get("DSCP_CODEPOINT");
     const extra = plugin === "dscp" && cp ? ["--codepoint", cp] : [];
-    if (modes.includes("default")) {
-      plans.push(["ours", plugin, [...ours, plugin, ...extra]]);
-      plans.push(["original", plugin, [...orig, plugin, ...extra]]);
-    }
-    if (modes.includes("w100")) {
-      plans.push(["ours", plugin, [...ours, "-w", "100", plugin, ...extra]]);
-      plans.push(["original", plugin, [...orig, "-w", "100", plugin, ...extra]]);
+    for (const m of modes) {
+      const w = m === "default" ? [] : ["-w", m.slice(1)];
+      plans.push(["ours", plugin, [...ours, ...w, plugin, ...extra]]);
+      plans.push(["original", plugin, [...orig, ...w, plugin, ...extra]]);
     }
   }
   const tools = (Deno.env.get("TOOLS") ?? "ours original").split(/[ ,]+/);

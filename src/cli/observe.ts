@@ -137,17 +137,19 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     // instead: the event loop turns meanwhile, and that is when SIGINT/SIGTERM arrive. (Not more
     // often: an await costs 1-7 ms on a busy 2-core machine.) A live capture awaits up to 200 ms
     // per call.
-    const liveBatch = new PacketBatch(1 << 20);
+    const liveBatch = source.live ? new PacketBatch(1 << 20) : null;
     let lastTurn = performance.now();
     // a capture error ends the input; the flows seen so far are still written, then it is reported
     let failure: Error | undefined;
     try {
       while (!stop && !sink.broken) {
         let n: number;
-        let batch = liveBatch;
+        let batch: InstanceType<typeof PacketBatch>;
         try {
-          if (source.live) n = await source.next(batch, 200);
-          else {
+          if (liveBatch !== null) {
+            batch = liveBatch;
+            n = await source.next(batch, 200);
+          } else {
             // a batch not ready yet is waited for here first (a wake-up from the library's
             // thread is fast; one through the event loop costs milliseconds), up to 20 ms
             n = performance.now() - lastTurn < 250 ? source.take(20, 1 << 20) : 0;

@@ -117,7 +117,7 @@ pub unsafe extern "C" fn ps_capture_next(h: i64, buf: *mut u8, len: u32, timeout
 
 /// For a file: takes the next batch without copying it (see `readahead`), writing its address to
 /// `*out_ptr`; returns the number of records, 0 if none came within `timeout_ms` (negative: no
-/// limit), -1 at the end. The batch has `size` bytes (the first call's `size` counts) and stays
+/// limit), -1 at the end. The batch has `size` bytes (every call must pass the first one's) and stays
 /// readable until the next call on this capture or its close. A live capture refuses (-8).
 ///
 /// # Safety

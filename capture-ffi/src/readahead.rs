@@ -1,15 +1,16 @@
 //! Capture files read ahead on a thread of their own.
 //!
 //! `observe` spends its main thread on the observer; any time that thread waits for the file is
-//! lost. So the first `next` starts a reader thread that keeps up to `DEPTH` batches filled ahead
-//! of the caller, and each later `next` only copies a ready batch into the caller's buffer (1 MiB
-//! in about 0.1 ms). The caller sees exactly what reading in its own thread would give: the same
-//! records in the same batches, a truncation error after the complete records, then the end.
+//! lost. So the first call starts a reader thread that keeps up to `DEPTH` batches filled ahead of
+//! the caller. `next` copies a ready batch into the caller's buffer; `take` lends it instead (the
+//! caller reads it in place until its next call). The caller sees exactly what reading in its own
+//! thread would give: the same records in the same batches, a truncation error after the complete
+//! records, then the end.
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use crate::error::{Error, Result, EOF, INVALID_ARGUMENT};
+use crate::error::{Error, Result, EOF, GENERIC, INVALID_ARGUMENT};
 use crate::reader::PacketReader;
 
 /// Batches filled ahead of the caller.
@@ -139,7 +140,14 @@ impl FileCapture {
     /// caller's to read until its next call on this capture or its close. A quarter of the cost
     /// of `observe` on a 1 MiB batch went into the copy (`bench/observe.sh`).
     pub fn take(&mut self, size: usize, timeout_ms: i32) -> Result<(u32, *const u8)> {
-        self.running(size)?;
+        let first = self.running(size)?;
+        if size != first {
+            // the caller reads `size` bytes at the address: never more than the batch has
+            return Err(Error::new(
+                INVALID_ARGUMENT,
+                format!("batch size {size} differs from the first one ({first} bytes)"),
+            ));
+        }
         let Some(Filled { buf, res }) = self.receive(timeout_ms)? else {
             return Ok((0, std::ptr::null()));
         };
@@ -162,7 +170,7 @@ impl FileCapture {
             let State::Idle(src) = std::mem::replace(&mut self.state, State::Ended) else {
                 unreachable!()
             };
-            self.state = State::Running(start(src, size));
+            self.state = State::Running(start(src, size)?);
         }
         // a batch lent by `take` goes back first: the caller is done with it
         if let Some(buf) = self.lent.take() {
@@ -212,7 +220,7 @@ impl FileCapture {
 }
 
 /// Starts the reader thread with `DEPTH` buffers of `size` bytes.
-fn start(mut src: FileSource, size: usize) -> Running {
+fn start(mut src: FileSource, size: usize) -> Result<Running> {
     let (filled_tx, filled) = sync_channel::<Filled>(DEPTH);
     let (free, free_rx) = channel::<Vec<u8>>();
     for _ in 0..DEPTH {
@@ -230,11 +238,8 @@ fn start(mut src: FileSource, size: usize) -> Running {
                 }
             }
         })
-        .map(|_| ())
-        .unwrap_or_else(|_| {
-            // no thread: nothing will be read; the caller sees the end of the file at once
-        });
-    Running { filled, free, size }
+        .map_err(|e| Error::new(GENERIC, format!("cannot start the file reader thread: {e}")))?;
+    Ok(Running { filled, free, size })
 }
 
 #[cfg(test)]
@@ -393,6 +398,9 @@ mod tests {
             INVALID_ARGUMENT
         );
         assert!(cap.next(&mut [0u8; 8192], -1).unwrap() > 0);
+        // a lent batch is never taken as larger or smaller than it is
+        assert_eq!(cap.take(8192, -1).unwrap_err().code, INVALID_ARGUMENT);
+        assert!(cap.take(4096, -1).unwrap().0 > 0);
     }
 
     #[test]

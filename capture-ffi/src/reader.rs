@@ -102,14 +102,16 @@ pub fn open_stream<R: Read + Send + 'static>(
         return Err(not_capture(name));
     }
     let le = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    // a file header that cannot be read is named in the message, as other open errors are
+    let named = |e: Error| Error::new(e.code, format!("{name}: {}", e.message));
     if le == BLOCK_SHB {
-        return Ok(Box::new(PcapngReader::new(r)?));
+        return Ok(Box::new(PcapngReader::new(r).map_err(named)?));
     }
     if [MAGIC_US, MAGIC_NS]
         .iter()
         .any(|&m| le == m || le == m.swap_bytes())
     {
-        return Ok(Box::new(PcapReader::new(r)?));
+        return Ok(Box::new(PcapReader::new(r).map_err(named)?));
     }
     Err(not_capture(name))
 }

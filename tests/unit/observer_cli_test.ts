@@ -44,18 +44,26 @@ Deno.test("observe: an unknown chain is a one-line error listing the available c
 });
 
 Deno.test("observe: a missing interface, a missing file and a non-capture file are one line each", () => {
-  for (
-    const [arg, text] of [
-      ["psnosuch0", "does not exist"],
-      [`${DATA}/nosuch.pcap`, "nosuch.pcap"],
-      [`${DATA}/webtest.csv`, "webtest.csv"],
-    ]
-  ) {
-    const r = run(["observe", "-q", "-i", arg, "basic"]);
-    assertEquals(r.code, 1, arg);
-    assertEquals(r.err.trim().split("\n").length, 1, r.err);
-    assert(r.err.startsWith("pathspider: ") && r.err.includes(text), r.err);
-    assert(!r.err.includes("    at "), "no stack trace");
+  // a capture whose file header is cut short
+  const cut = Deno.makeTempFileSync({ suffix: ".pcap" });
+  Deno.writeFileSync(cut, Deno.readFileSync(`${DATA}/tcp_http.pcap`).subarray(0, 10));
+  try {
+    for (
+      const [arg, text] of [
+        ["psnosuch0", "does not exist"],
+        [`${DATA}/nosuch.pcap`, "nosuch.pcap"],
+        [`${DATA}/webtest.csv`, "webtest.csv"],
+        [cut, `${cut}: truncated capture file`],
+      ]
+    ) {
+      const r = run(["observe", "-q", "-i", arg, "basic"]);
+      assertEquals(r.code, 1, arg);
+      assertEquals(r.err.trim().split("\n").length, 1, r.err);
+      assert(r.err.startsWith("pathspider: ") && r.err.includes(text), r.err);
+      assert(!r.err.includes("    at "), "no stack trace");
+    }
+  } finally {
+    Deno.removeSync(cut);
   }
 });
 

@@ -258,7 +258,7 @@ mod tests {
             for x in [i, 0, len, len] {
                 v.extend_from_slice(&x.to_le_bytes());
             }
-            v.extend(std::iter::repeat(i as u8).take(len as usize));
+            v.extend(std::iter::repeat_n(i as u8, len as usize));
         }
         v.truncate(v.len() - cut);
         v

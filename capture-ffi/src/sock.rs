@@ -1,37 +1,23 @@
 //! C ABI of the socket reactor (`ps_reactor_*`, `ps_sock_*`), see docs/architecture.md.
 //!
-//! A reactor handle is a positive id into a table; a socket handle packs the reactor id (high 32
-//! bits) and the socket's id in that reactor (low 32 bits), so socket calls find their reactor
-//! without a second table. Operations complete through `ps_reactor_poll`, in batches.
+//! A reactor handle is a positive id into a `HandleTable` (ids unique across all handle kinds); a
+//! socket handle packs the reactor id (high 32 bits) and the socket's id in that reactor (low 32
+//! bits), so socket calls find their reactor without a second table. Operations complete through `ps_reactor_poll`, in batches.
 
 use crate::error::{
     fail, fail_on, forget_handle_error, Error, CLOSED_HANDLE, GENERIC, INVALID_ARGUMENT,
 };
+use crate::handles::HandleTable;
 use crate::sock_reactor::{Reactor, SubmitError};
 use crate::sock_wire::{ConnectOpts, OPTS_LEN};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-struct Table {
-    next: i64,
-    reactors: BTreeMap<i64, Arc<Reactor>>,
-}
-
-static REACTORS: Mutex<Table> = Mutex::new(Table {
-    next: 1,
-    reactors: BTreeMap::new(),
-});
-
-fn table() -> std::sync::MutexGuard<'static, Table> {
-    REACTORS.lock().unwrap_or_else(|p| p.into_inner())
-}
+/// Reactors share the one id counter of every handle table: a reactor's id never equals a
+/// capture's, so their messages for `ps_handle_error` stay apart.
+static REACTORS: HandleTable<Reactor> = HandleTable::new("reactor");
 
 fn reactor(r: i64) -> Result<Arc<Reactor>, i32> {
-    table()
-        .reactors
-        .get(&r)
-        .cloned()
-        .ok_or_else(|| fail(Error::new(CLOSED_HANDLE, format!("no open reactor {r}"))))
+    REACTORS.get(r).map_err(fail)
 }
 
 fn split(h: i64) -> Result<(Arc<Reactor>, u32), i32> {
@@ -67,13 +53,12 @@ pub unsafe extern "C" fn ps_reactor_open(out: *mut i64) -> i32 {
             return fail(Error::os(GENERIC, "cannot create the socket reactor", &err));
         }
     };
-    let mut t = table();
-    if t.next >= i32::MAX as i64 {
-        return fail(Error::new(GENERIC, "too many reactors opened"));
+    let id = REACTORS.insert(r);
+    // a socket handle keeps the reactor id in its high 32 bits, as a positive i64
+    if id >= i32::MAX as i64 {
+        drop(REACTORS.remove(id));
+        return fail(Error::new(GENERIC, "too many handles opened"));
     }
-    let id = t.next;
-    t.next += 1;
-    t.reactors.insert(id, Arc::new(r));
     // SAFETY: checked non-null; the caller promises it is writable.
     unsafe { *out = id };
     0
@@ -84,8 +69,9 @@ pub unsafe extern "C" fn ps_reactor_open(out: *mut i64) -> i32 {
 #[no_mangle]
 pub extern "C" fn ps_reactor_close(r: i64) -> i32 {
     forget_handle_error(r);
-    let Some(re) = table().reactors.remove(&r) else {
-        return fail(Error::new(CLOSED_HANDLE, format!("no open reactor {r}")));
+    let re = match REACTORS.remove(r) {
+        Ok(re) => re,
+        Err(e) => return fail(e),
     };
     re.wake();
     0
@@ -315,5 +301,20 @@ mod tests {
             unsafe { ps_reactor_poll(r, buf.as_mut_ptr(), 64, 0) },
             CLOSED_HANDLE
         );
+    }
+
+    #[test]
+    fn reactor_ids_come_from_the_counter_shared_with_captures() {
+        // one counter for all kinds: a reactor never has a capture's id, so the messages that
+        // `ps_handle_error` keeps per id cannot cross
+        static OTHER: HandleTable<u8> = HandleTable::new("other");
+        let before = OTHER.insert(0);
+        let mut r = 0i64;
+        // SAFETY: a writable i64.
+        assert_eq!(unsafe { ps_reactor_open(&mut r) }, 0);
+        let after = OTHER.insert(0);
+        assert!(before < r && r < after, "{before} < {r} < {after}");
+        assert_eq!(ps_reactor_close(r), 0);
+        assert_eq!(ps_reactor_close(r), CLOSED_HANDLE);
     }
 }

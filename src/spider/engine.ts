@@ -358,9 +358,15 @@ export class Engine {
       // the original fails such a job the same way (no address of that family to bind)
       conn = { sp: 0, spdr_state: CONN_FAILED };
     } else {
-      const helper = this.#model.kind === "forge"
-        ? this.#forge(t.job, config, source)
-        : this.o.connect(this.#mode, t.job, { ...opts, source, timeout: this.#timeout });
+      let helper: Promise<ConnResult>;
+      try {
+        helper = this.#model.kind === "forge"
+          ? this.#forge(t.job, config, source)
+          : this.o.connect(this.#mode, t.job, { ...opts, source, timeout: this.#timeout });
+      } catch (e) {
+        // a helper that throws before it returns a promise fails its connection, not the run
+        helper = Promise.reject(e);
+      }
       conn = await this.#guarded(helper, source);
     }
     return { conn, config, from: t0, to: epochSec() };

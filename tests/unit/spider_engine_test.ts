@@ -274,6 +274,25 @@ Deno.test("a helper that never returns is cut off by the engine's bound and the 
   assertEquals(performance.now() - t0 < 2000, true);
 });
 
+Deno.test("a helper that throws at once fails its connection and the run goes on", async () => {
+  const { engine, results } = await setup({
+    n: 3,
+    flowWaitMs: 50,
+    connect: (_m, job, o) => {
+      if (job.n === 1) throw new Error("no such option here");
+      return Promise.resolve({ sip: o.source, sp: 0, spdr_state: 1 });
+    },
+  });
+  await engine.run();
+  assertEquals(results.length, 3);
+  const failed = results.find((r) => r.n === 1)!;
+  const flows = failed.flow_results as { spdr_state: number; spdr_error?: string }[];
+  assertEquals(flows.map((f) => [f.spdr_state, f.spdr_error]), [
+    [1, "no such option here"],
+    [1, "no such option here"],
+  ]);
+});
+
 Deno.test("stop() takes no more jobs but still writes every job already taken", async () => {
   const { engine, results } = await setup({
     n: 100,

@@ -65,6 +65,9 @@ class ByteSink {
   }
 }
 
+/** Batch size, live or from a file: a thousand packets or more per call into the library. */
+const BATCH_BYTES = 1 << 20;
+
 function listChains(): void {
   // the original's wording and layout
   console.log("The following chains are available:\n");
@@ -131,13 +134,12 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     const observer = new Observer(makeChains(chainArgs), {
       emit: (rec: FlowRecord) => out.write(rec, observer.floatFields),
     });
-    // A file is read ahead by the library on a thread of its own (1 MiB batches, a thousand
-    // packets or more), which lends its batches: taking a ready one here costs microseconds and
-    // copies nothing. Every 250 ms, and whenever no batch came within 20 ms, the take is awaited
-    // instead: the event loop turns meanwhile, and that is when SIGINT/SIGTERM arrive. (Not more
-    // often: an await costs 1-7 ms on a busy 2-core machine.) A live capture awaits up to 200 ms
-    // per call.
-    const liveBatch = source.live ? new PacketBatch(1 << 20) : null;
+    // A file is read ahead by the library on a thread of its own, which lends its batches:
+    // taking a ready one here costs microseconds and copies nothing. Every 250 ms, and whenever
+    // no batch came within 20 ms, the take is awaited instead: the event loop turns meanwhile, and
+    // that is when SIGINT/SIGTERM arrive. (Not more often: an await costs 1-7 ms on a busy 2-core
+    // machine.) A live capture awaits up to 200 ms per call.
+    const liveBatch = source.live ? new PacketBatch(BATCH_BYTES) : null;
     let lastTurn = performance.now();
     // a capture error ends the input; the flows seen so far are still written, then it is reported
     let failure: Error | undefined;
@@ -152,9 +154,9 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
           } else {
             // a batch not ready yet is waited for here first (a wake-up from the library's
             // thread is fast; one through the event loop costs milliseconds), up to 20 ms
-            n = performance.now() - lastTurn < 250 ? source.take(20, 1 << 20) : 0;
+            n = performance.now() - lastTurn < 250 ? source.take(20, BATCH_BYTES) : 0;
             if (n === 0) {
-              n = await source.takeAsync(200, 1 << 20);
+              n = await source.takeAsync(200, BATCH_BYTES);
               lastTurn = performance.now();
             }
             batch = source.taken;

@@ -394,8 +394,9 @@ export class Engine {
   /** Gives up on the connections whose helpers overran (see `#guarded`). */
   #checkGuards(): void {
     const now = performance.now();
+    // every guard has the same limit, so the set's insertion order is deadline order
     for (const g of this.#guards) {
-      if (g.deadline > now) continue;
+      if (g.deadline > now) break;
       this.#guards.delete(g);
       g.resolve({ sip: g.source, sp: 0, spdr_state: CONN_TIMEOUT });
     }

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { captureLibrary, type CaptureSymbols } from "./library.ts";
+import { captureLibrary, type CaptureSymbols, libraryMessage } from "./library.ts";
 import { DEFAULT_BATCH_BYTES, PacketBatch } from "./batch.ts";
 import { CaptureError, Status } from "./status.ts";
 
@@ -28,8 +28,6 @@ export { PacketBatch } from "./batch.ts";
 export { CaptureError, Status } from "./status.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const errorBuf = new Uint8Array(1024);
 
 /** A NUL-terminated copy of `s` for a `const char*` argument. */
 function cString(s: string): Uint8Array<ArrayBuffer> {
@@ -37,17 +35,9 @@ function cString(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(s + "\0");
 }
 
-/** Throws the library's last error for a negative `status`. */
-/**
- * Throws the library's message for a failed call. With `handle`, the message kept with that
- * handle: a live capture's `next` runs on another thread, and a call failing on the main thread
- * meanwhile would have replaced the global one.
- */
+/** Throws the library's message for a failed call (with `handle`: see `libraryMessage`). */
 function raise(lib: CaptureSymbols, status: number, context?: string, handle?: bigint): never {
-  const n = handle === undefined
-    ? lib.ps_last_error(errorBuf, errorBuf.length)
-    : lib.ps_handle_error(handle, errorBuf, errorBuf.length);
-  const msg = n > 0 ? decoder.decode(errorBuf.subarray(0, n)) : `error ${status}`;
+  const msg = libraryMessage(lib, handle) || `error ${status}`;
   throw new CaptureError(status, context ? `${context}: ${msg}` : msg);
 }
 

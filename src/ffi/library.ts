@@ -123,6 +123,27 @@ export function openLibraryAt<S extends Deno.ForeignLibraryInterface = typeof SY
   }
 }
 
+/** The two message functions every symbol set of the library declares (the second optional). */
+interface MessageSymbols {
+  ps_last_error(buf: Uint8Array, len: number): number;
+  ps_handle_error?(handle: bigint, buf: Uint8Array, len: number): number;
+}
+
+const messageBuf = new Uint8Array(1024);
+const messageDecoder = new TextDecoder();
+
+/**
+ * The library's one-line message for a call that failed; "" if it has none. With `handle`, the
+ * message kept with that handle: a call on another thread (a live capture's `next`, a reactor's
+ * poll) would otherwise have its message replaced by a failure on the main thread meanwhile.
+ */
+export function libraryMessage(lib: MessageSymbols, handle?: bigint): string {
+  const n = handle === undefined || lib.ps_handle_error === undefined
+    ? lib.ps_last_error(messageBuf, messageBuf.length)
+    : lib.ps_handle_error(handle, messageBuf, messageBuf.length);
+  return messageDecoder.decode(messageBuf.subarray(0, Math.max(0, n)));
+}
+
 /**
  * Opens the project's library (found as described above) with other `symbols`, for other
  * wrappers in src/ffi/ that declare their own functions of the same library.

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { openProjectLibrary } from "./library.ts";
+import { libraryMessage, openProjectLibrary } from "./library.ts";
 import { CaptureError, Status } from "./status.ts";
 
 const SYMBOLS = {
@@ -33,12 +33,6 @@ let lib: Symbols | null = null;
 function symbols(): Symbols {
   lib ??= openProjectLibrary(SYMBOLS);
   return lib;
-}
-
-function lastError(s: Symbols): string {
-  const buf = new Uint8Array(512);
-  const n = s.ps_last_error(buf, buf.length);
-  return new TextDecoder().decode(buf.subarray(0, Math.max(0, n)));
 }
 
 /** Default batch buffer: room for a few hundred typical forged packets. */
@@ -82,7 +76,7 @@ export class RawSender {
     const s = symbols();
     const out = new BigInt64Array(1);
     const st = s.ps_raw_open(out);
-    if (st < 0) throw new CaptureError(st, lastError(s));
+    if (st < 0) throw new CaptureError(st, libraryMessage(s));
     return new RawSender(out[0], s, batchBytes);
   }
 
@@ -111,7 +105,7 @@ export class RawSender {
       }
       const n = i - start;
       const r = this.#s.ps_raw_send(this.#h, this.#buf, off, n, this.#status);
-      if (r < 0) throw new CaptureError(r, lastError(this.#s));
+      if (r < 0) throw new CaptureError(r, libraryMessage(this.#s));
       result.set(this.#status.subarray(0, n), start);
       this.sent += r;
       this.failed += n - r;

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { openProjectLibrary } from "./library.ts";
+import { libraryMessage, openProjectLibrary } from "./library.ts";
 import { formatIp, parseIpInto } from "../net/ip.ts";
 
 const SYMBOLS = {
@@ -75,15 +75,11 @@ export class SocketError extends Error {
 
 /**
  * `status` when it is not an error; else throws the library's message. With `handle`, the
- * message kept with that handle (its call ran on another thread: see capture.ts `raise`).
+ * message kept with that handle (its call ran on another thread: see `libraryMessage`).
  */
 function check(status: number, what: string, handle?: bigint): number {
   if (status >= 0) return status;
-  const buf = new Uint8Array(512);
-  const n = handle === undefined
-    ? symbols().ps_last_error(buf, buf.length)
-    : symbols().ps_handle_error(handle, buf, buf.length);
-  const msg = new TextDecoder().decode(buf.subarray(0, Math.max(0, n)));
+  const msg = libraryMessage(symbols(), handle);
   throw new SocketError(status, `${what}: ${msg || `status ${status}`}`);
 }
 

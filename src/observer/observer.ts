@@ -263,7 +263,6 @@ export class Observer {
     }
     if (rev && this.resetIsFinal && pkt.tcpOff >= 0 && (pkt.tcpFlags & 4) !== 0) {
       // reset by the responder: final, emitted now (see ObserverOptions.resetIsFinal)
-      this.idleBins.unlink(e);
       this.emitEntry(e);
     } else if (!keep) this.complete(e);
   }
@@ -323,8 +322,10 @@ export class Observer {
     }
   }
 
+  /** Emits a flow and drops it from the table and its idle bin (its expiry list checks DEAD). */
   private emitEntry(e: FlowEntry): void {
     const rec = e.rec!;
+    this.idleBins.unlink(e);
     this.table.remove(e);
     e.rec = null;
     this.counters.emitted++;

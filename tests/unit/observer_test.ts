@@ -403,3 +403,29 @@ Deno.test("with resetIsFinal a flow reset by its responder is emitted at once; a
   assertEquals(run(false, "responder").before, 0);
   assertEquals(run(true, "initiator").before, 0);
 });
+
+Deno.test("with resetIsFinal a flow reset after it completed is emitted once, not again when its expiry comes", () => {
+  const recs: FlowRecord[] = [];
+  const obs = new Observer(makeChains(["basic", "tcp"]), {
+    emit: (r) => recs.push(r),
+    resetIsFinal: true,
+  });
+  const fwd = (flags: number) => c.tcp4(A, B, { sport: 40001, dport: 80, flags });
+  const rev = (flags: number) => c.tcp4(B, A, { sport: 80, dport: 40001, flags });
+  obs.push(c.batch([
+    { ts: 200.1, frame: fwd(c.F.SYN) },
+    { ts: 200.2, frame: rev(c.F.SYN | c.F.ACK) },
+    { ts: 200.3, frame: fwd(c.F.FIN | c.F.ACK) },
+    // both FINs: the flow is complete and waits for its expiry bin
+    { ts: 200.4, frame: rev(c.F.FIN | c.F.ACK) },
+    // then the responder resets it: out at once
+    { ts: 200.5, frame: rev(c.F.RST) },
+    // the packet clock passes the expiry bin
+    { ts: 230.0, frame: c.tcp4(A, B, { sport: 40002, dport: 80, flags: c.F.SYN }) },
+  ]));
+  obs.flush();
+  const ours = recs.filter((r) => r.sp === 40001);
+  assertEquals(ours.length, 1);
+  assertEquals(ours[0].tcp_rst_rev, true);
+  assertEquals(recs.length, 2);
+});

@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "./fail.ts";
+import { DEFAULT_INTERFACE } from "./observe_args.ts";
 import { chainNames, listedChainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";
 import { NdjsonWriter } from "../observer/pyjson.ts";
@@ -222,7 +223,7 @@ export function registerObserve(program: Command): void {
       "-i, --interface <iface>",
       "The interface to observe, or a capture file (pcap or pcapng, recognised by content; " +
         "the prefixes pcapfile:, pcap: and int: are accepted)",
-      "eth0",
+      DEFAULT_INTERFACE,
     )
     .option(
       "--output <file>",

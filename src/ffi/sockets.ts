@@ -168,6 +168,7 @@ const POLL_MS = 500;
 const connectOpts = new Uint8Array(OPTS_LEN);
 const connectView = new DataView(connectOpts.buffer);
 const addrScratch = new Uint8Array(16);
+const addrScratch4 = addrScratch.subarray(0, 4);
 const handleOut = new BigInt64Array(1);
 const handleOutBytes = new Uint8Array(handleOut.buffer);
 const NO_DATA = new Uint8Array(0);
@@ -237,7 +238,7 @@ export class Reactor {
     opts.fill(0);
     const family = parseIpInto(req.addr, addrScratch);
     if (family === 0) throw new SocketError(-8, `not an IP address: ${req.addr}`);
-    opts.set(family === 4 ? addrScratch.subarray(0, 4) : addrScratch, 16);
+    opts.set(family === 4 ? addrScratch4 : addrScratch, 16);
     opts[0] = family;
     opts[1] = req.proto === "udp" ? 17 : 6;
     v.setUint16(2, req.port, true);
@@ -256,7 +257,7 @@ export class Reactor {
       }
       flags |= 4;
       v.setUint16(12, req.source.port ?? 0, true);
-      opts.set(family === 4 ? addrScratch.subarray(0, 4) : addrScratch, 32);
+      opts.set(family === 4 ? addrScratch4 : addrScratch, 32);
     }
     const data = req.fastOpenData ?? NO_DATA;
     if (req.fastOpenData !== undefined) flags |= 8;

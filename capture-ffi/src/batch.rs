@@ -47,19 +47,26 @@ fn write_header(h: &mut [u8], meta: &PacketMeta, caplen: usize) {
     h[19] = 0;
 }
 
+/// The captured length a packet of `len` bytes gets at `pos` of a buffer of `out_len` bytes: all
+/// of it when it fits; cut to the buffer when it comes first in the batch, so that progress is
+/// always possible (not below `min` bytes: `None` then, as when it must wait for the next batch).
+fn fitted_len(out_len: usize, pos: usize, len: usize, min: usize) -> Option<usize> {
+    if pos + record_len(len) <= out_len {
+        return Some(len);
+    }
+    if pos != 0 || out_len < HEADER_LEN + min {
+        return None;
+    }
+    Some((out_len - HEADER_LEN) & !3)
+}
+
 /// Writes one record at `pos` of `out` and returns the position after it, or `None` if it does
 /// not fit. A packet that cannot fit even into an empty buffer is cut to fit when `pos == 0`
 /// (its wire length still tells how long it was), so progress is always possible as long as the
 /// buffer holds a header.
 #[inline]
 pub fn put_record(out: &mut [u8], pos: usize, meta: &PacketMeta, data: &[u8]) -> Option<usize> {
-    let mut caplen = data.len();
-    if pos + record_len(caplen) > out.len() {
-        if pos != 0 || out.len() < HEADER_LEN {
-            return None;
-        }
-        caplen = (out.len() - HEADER_LEN) & !3;
-    }
+    let caplen = fitted_len(out.len(), pos, data.len(), 0)?;
     let end = pos + record_len(caplen);
     write_header(&mut out[pos..pos + HEADER_LEN], meta, caplen);
     let body = pos + HEADER_LEN;
@@ -81,14 +88,8 @@ pub fn put_record_tagged(
     if data.len() < 12 {
         return put_record(out, pos, meta, data);
     }
-    let full = data.len() + 4;
-    let mut caplen = full;
-    if pos + record_len(caplen) > out.len() {
-        if pos != 0 || out.len() < HEADER_LEN + 16 {
-            return None;
-        }
-        caplen = (out.len() - HEADER_LEN) & !3;
-    }
+    // a cut record still holds the MAC addresses and the tag
+    let caplen = fitted_len(out.len(), pos, data.len() + 4, 16)?;
     let end = pos + record_len(caplen);
     write_header(&mut out[pos..pos + HEADER_LEN], meta, caplen);
     let body = pos + HEADER_LEN;

@@ -27,14 +27,6 @@ export function flowKey(
   return `${proto}|${sip}|${sp}|${dip}|${dp}`;
 }
 
-/** The key of an observer flow record (basic chain fields), or null when it has no ports. */
-export function keyOfFlow(flow: FlowRecord): string | null {
-  const { proto, sip, sp, dip, dp } = flow;
-  if (typeof sip !== "string" || typeof dip !== "string") return null;
-  if (typeof sp !== "number" || typeof dp !== "number" || typeof proto !== "number") return null;
-  return flowKey(proto, canonicalIp(sip), sp, canonicalIp(dip), dp);
-}
-
 /**
  * The key of a connection that never learnt its local port (a helper that cannot tell it for a
  * failed connection): (proto, sip, dip, dp), addresses in canonical text. Such a connection
@@ -42,13 +34,6 @@ export function keyOfFlow(flow: FlowRecord): string | null {
  */
 export function portlessKey(proto: number, sip: string, dip: string, dp: number): string {
   return `${proto}|${sip}|${dip}|${dp}`;
-}
-
-function portlessOfFlow(flow: FlowRecord): string | null {
-  const { proto, sip, dip, dp } = flow;
-  if (typeof sip !== "string" || typeof dip !== "string") return null;
-  if (typeof dp !== "number" || typeof proto !== "number") return null;
-  return portlessKey(proto, canonicalIp(sip), canonicalIp(dip), dp);
 }
 
 /** Receives a connection's flow, or null when it was not observed in time. */
@@ -85,7 +70,8 @@ export interface MergerOptions {
  * thousands of connections waiting at once, and a waiter here is one small object.
  */
 export class Merger {
-  #flows = new Map<string, { flow: FlowRecord; at: number }>();
+  /** Unclaimed flows by key, with their port-less key (`waitForPortless` scans them). */
+  #flows = new Map<string, { flow: FlowRecord; at: number; pk: string }>();
   #waiters = new Map<string, Waiter>();
   #portless = new Map<string, Waiter>();
   #count = 0;
@@ -101,8 +87,13 @@ export class Merger {
 
   /** A flow from the observer. */
   addFlow(flow: FlowRecord): void {
-    const key = keyOfFlow(flow);
-    if (key === null) return;
+    // the basic chain's fields; a flow without ports has no key
+    const { proto, sip, sp, dip, dp } = flow;
+    if (typeof sip !== "string" || typeof dip !== "string") return;
+    if (typeof sp !== "number" || typeof dp !== "number" || typeof proto !== "number") return;
+    // the observer's address text, canonical (once for both keys)
+    const csip = canonicalIp(sip), cdip = canonicalIp(dip);
+    const key = flowKey(proto, csip, sp, cdip, dp);
     const w = this.#waiters.get(key);
     if (w !== undefined) {
       if (w.next === null) this.#waiters.delete(key);
@@ -111,15 +102,13 @@ export class Merger {
       w.done(flow);
       return;
     }
-    if (this.#portless.size > 0) {
-      const pk = portlessOfFlow(flow);
-      if (pk !== null && this.#takePortless(pk, flow)) return;
-    }
+    const pk = portlessKey(proto, csip, cdip, dp);
+    if (this.#portless.size > 0 && this.#takePortless(pk, flow)) return;
     if (this.#flows.has(key)) {
       this.duplicateFlows++;
       return;
     }
-    this.#flows.set(key, { flow, at: this.#now() });
+    this.#flows.set(key, { flow, at: this.#now(), pk });
   }
 
   /** Hands `flow` to the first port-less waiter of `pk` whose span holds it. */
@@ -177,7 +166,7 @@ export class Merger {
   ): void {
     const w: Waiter = { deadline, done, next: null, from, to };
     for (const [key, f] of this.#flows) {
-      if (portlessOfFlow(f.flow) === pk && inSpan(f.flow, w)) {
+      if (f.pk === pk && inSpan(f.flow, w)) {
         this.#flows.delete(key);
         done(f.flow);
         return;

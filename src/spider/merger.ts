@@ -74,7 +74,6 @@ export class Merger {
   #flows = new Map<string, { flow: FlowRecord; at: number; pk: string }>();
   #waiters = new Map<string, Waiter>();
   #portless = new Map<string, Waiter>();
-  #count = 0;
   /** No waiter is due before this (ms); lets `tick` skip its scan. */
   #due = Infinity;
   #now: () => number;
@@ -98,7 +97,6 @@ export class Merger {
     if (w !== undefined) {
       if (w.next === null) this.#waiters.delete(key);
       else this.#waiters.set(key, w.next);
-      this.#count--;
       w.done(flow);
       return;
     }
@@ -119,7 +117,6 @@ export class Merger {
       if (prev !== null) prev.next = w.next;
       else if (w.next === null) this.#portless.delete(pk);
       else this.#portless.set(pk, w.next);
-      this.#count--;
       w.done(flow);
       return true;
     }
@@ -134,7 +131,6 @@ export class Merger {
       while (last.next !== null) last = last.next;
       last.next = w;
     }
-    this.#count++;
     if (w.deadline < this.#due) this.#due = w.deadline;
   }
 
@@ -200,7 +196,6 @@ export class Merger {
         }
       }
       this.#due = due;
-      this.#count -= overdue.length;
       for (const w of overdue) w.done(null);
     }
     for (const [key, f] of this.#flows) {
@@ -217,14 +212,19 @@ export class Merger {
       }
       table.clear();
     }
-    this.#count = 0;
     this.#due = Infinity;
     for (const w of all) w.done(null);
   }
 
-  /** Connections still waiting for their flow. */
+  /** Connections still waiting for their flow (counted on demand: tests and diagnostics). */
   get waiting(): number {
-    return this.#count;
+    let n = 0;
+    for (const table of [this.#waiters, this.#portless]) {
+      for (const first of table.values()) {
+        for (let w: Waiter | null = first; w !== null; w = w.next) n++;
+      }
+    }
+    return n;
   }
 
   /** Unclaimed flows held. */

@@ -15,6 +15,8 @@
 export interface ShapeOut {
   /** The output bytes; may be replaced by `room`. */
   buf: Uint8Array;
+  /** A view over `buf`, replaced with it. */
+  view: DataView;
   /** Next byte to write. */
   pos: number;
   /** Bytes a value written through a helper must leave free (the record's reserve). */
@@ -60,7 +62,7 @@ export function compileShape(
   const texts: string[] = [];
   let constant = 0;
   const put = (t: string) => {
-    lines.push(`p = C(b, p, ${constant}, ${t.length});`);
+    lines.push(`p = C(o, b, p, ${constant}, ${t.length});`);
     texts.push(t);
     constant += t.length;
   };
@@ -77,15 +79,10 @@ export function compileShape(
   }
   // four bytes per step: the output is not aligned, DataView does not need it to be
   const KV = new DataView(K.buffer);
-  let outBuf: Uint8Array | null = null;
-  let outView: DataView = new DataView(new ArrayBuffer(0));
-  const copyText = (b: Uint8Array, p: number, from: number, n: number): number => {
-    if (b !== outBuf) {
-      outBuf = b;
-      outView = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    }
+  const copyText = (o: ShapeOut, b: Uint8Array, p: number, from: number, n: number): number => {
+    const v = o.view;
     let i = 0;
-    for (; i + 4 <= n; i += 4) outView.setUint32(p + i, KV.getUint32(from + i, true), true);
+    for (; i + 4 <= n; i += 4) v.setUint32(p + i, KV.getUint32(from + i, true), true);
     for (; i < n; i++) b[p + i] = K[from + i];
     return p + n;
   };

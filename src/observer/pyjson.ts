@@ -179,6 +179,8 @@ const SHAPE_TEXT = { pyFloat, pyString, pyValue };
 export class NdjsonWriter implements ShapeOut {
   /** @internal the output bytes (ShapeOut). */
   buf: Uint8Array;
+  /** @internal a view over `buf` (ShapeOut). */
+  view: DataView;
   /** @internal next byte to write (ShapeOut). */
   pos = 0;
   /** @internal bytes a record writer's value helpers keep free (ShapeOut). */
@@ -191,6 +193,7 @@ export class NdjsonWriter implements ShapeOut {
   /** `sink` receives each chunk (valid only during the call); `chunk` is the buffer size. */
   constructor(private readonly sink: (bytes: Uint8Array) => void, chunk = 1 << 20) {
     this.buf = new Uint8Array(chunk);
+    this.view = new DataView(this.buf.buffer);
   }
 
   /**
@@ -333,6 +336,9 @@ export class NdjsonWriter implements ShapeOut {
   private grow(need: number): void {
     // a single record larger than the buffer: hand over what we have, then enlarge
     this.flush();
-    if (need > this.buf.length) this.buf = new Uint8Array(need * 2);
+    if (need > this.buf.length) {
+      this.buf = new Uint8Array(need * 2);
+      this.view = new DataView(this.buf.buffer);
+    }
   }
 }

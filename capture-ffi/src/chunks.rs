@@ -7,6 +7,10 @@ use std::io::Read;
 /// in L2/L3 cache on refill.
 const CHUNK: usize = 1 << 20;
 
+/// Size of the first read: opening a file reads only its header, on the caller's thread (the
+/// main one, in `observe`); the chunk-sized reads come later, on the read-ahead thread.
+const FIRST: usize = 4096;
+
 /// A read buffer over any reader, with a window `[start, end)` of unconsumed bytes.
 pub struct ChunkReader<R> {
     inner: R,
@@ -23,7 +27,7 @@ impl<R: Read> ChunkReader<R> {
     pub fn new(inner: R) -> Self {
         ChunkReader {
             inner,
-            buf: vec![0; CHUNK],
+            buf: vec![0; FIRST],
             start: 0,
             end: 0,
             eof: false,
@@ -76,8 +80,16 @@ impl<R: Read> ChunkReader<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if need > self.buf.len() {
-            self.buf.resize(need.next_power_of_two().max(CHUNK), 0);
+        // the first refill after the opening read (something was read: the stream offset of the
+        // buffer's end is past 0) grows the buffer to a whole chunk
+        let read_before = self.offset + self.end as u64 > 0;
+        let want = if self.buf.len() < CHUNK && read_before {
+            need.max(CHUNK)
+        } else {
+            need
+        };
+        if want > self.buf.len() {
+            self.buf.resize(want.next_power_of_two().max(CHUNK), 0);
         }
         while self.end < need && !self.eof {
             match self.inner.read(&mut self.buf[self.end..]) {
@@ -118,5 +130,29 @@ mod tests {
         assert!(r.fill(12).unwrap());
         assert!(!r.fill(13).unwrap());
         assert_eq!(r.avail(), &data[8..]);
+    }
+
+    /// Records the room each read was offered.
+    struct Offered<'a>(&'a [u8], Vec<usize>);
+    impl Read for Offered<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.1.push(out.len());
+            let n = self.0.len().min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_opening_read_is_small_and_later_ones_take_a_chunk() {
+        let data = vec![7u8; 3 * CHUNK];
+        let mut r = ChunkReader::new(Offered(&data, Vec::new()));
+        assert!(r.fill(24).unwrap());
+        assert_eq!(r.inner.1, vec![FIRST]);
+        r.consume(r.avail().len());
+        assert!(r.fill(16).unwrap());
+        assert_eq!(r.inner.1, vec![FIRST, CHUNK]);
+        assert_eq!(r.offset(), FIRST as u64);
     }
 }

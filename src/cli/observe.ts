@@ -105,6 +105,8 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     if (e instanceof CaptureError) throw new UserError(e.message);
     throw e;
   }
+  // the library's thread reads the first batch of a file while the observer is set up
+  if (!source.live) source.readAhead(BATCH_BYTES);
 
   let outFile: Deno.FsFile | undefined;
   let writer: PcapWriterType | undefined;

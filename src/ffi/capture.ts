@@ -162,6 +162,9 @@ export class CaptureSource {
    */
   nextSync(batch: PacketBatch, timeoutMs = -1): number {
     const h = this.#open();
+    if (this.#primed !== 0) {
+      throw new CaptureError(Status.INVALID_ARGUMENT, "a capture read ahead is read with take");
+    }
     const n = this.#lib.ps_capture_next(h, batch.buf, batch.buf.length, clampWait(timeoutMs));
     return this.#result(batch, n, h);
   }
@@ -175,6 +178,7 @@ export class CaptureSource {
    */
   take(timeoutMs = -1, bytes = DEFAULT_BATCH_BYTES): number {
     const h = this.#open();
+    if (this.#primed !== 0) return this.#lend(h, this.#unprime(), bytes);
     return this.#lend(
       h,
       this.#lib.ps_capture_take(h, bytes, clampWait(timeoutMs), this.#ptr),
@@ -188,8 +192,28 @@ export class CaptureSource {
    */
   async takeAsync(timeoutMs = -1, bytes = DEFAULT_BATCH_BYTES): Promise<number> {
     const h = this.#open();
+    if (this.#primed !== 0) return this.#lend(h, this.#unprime(), bytes);
     const n = await this.#lib.ps_capture_take_wait(h, bytes, clampWait(timeoutMs), this.#ptr);
     return this.#lend(h, n, bytes);
+  }
+
+  /**
+   * For a file that will be read with `take`: starts the library's read-ahead now, with batches
+   * of `bytes` (what `take` must then pass), so that the first batch is read while the caller
+   * sets up rather than when it first asks. Nothing is lost: a batch (or the end, or an error)
+   * that is ready at once is what the next `take` returns.
+   */
+  readAhead(bytes = DEFAULT_BATCH_BYTES): void {
+    const h = this.#open();
+    if (this.#primed !== 0) return;
+    this.#primed = this.#lib.ps_capture_take(h, bytes, 0, this.#ptr);
+  }
+
+  /** The result `readAhead` got (its batch, if any, still lent: `#ptr` holds its address). */
+  #unprime(): number {
+    const n = this.#primed;
+    this.#primed = 0;
+    return n;
   }
 
   #lend(h: bigint, n: number, bytes: number): number {
@@ -219,6 +243,8 @@ export class CaptureSource {
   }
 
   readonly #ptr = new BigUint64Array(1);
+  /** What `readAhead`'s call returned, until `take` hands it out (0: nothing pending). */
+  #primed = 0;
   readonly #views = new Map<bigint, PacketBatch>();
   #taken = new PacketBatch(64);
 

@@ -172,15 +172,33 @@ Deno.test("a closed source refuses to read and closing twice is harmless", async
   await assertRejects(() => src.next(new PacketBatch(), 0), CaptureError);
 });
 
-Deno.test("take lends the batches nextSync copies, then reports a truncation once", async () => {
+Deno.test("take lends the batches nextSync copies, then reports a truncation once, read ahead or not", async () => {
   const f = `${DATA}/tcp_http.pcap`;
   const whole = await readAll(f, 2048);
   const data = await Deno.readFile(f);
   const cut = await Deno.makeTempFile({ suffix: ".pcap" });
   try {
     await Deno.writeFile(cut, data.subarray(0, data.length - 10));
-    for (const [path, want] of [[f, whole], [cut, whole.slice(0, -1)]] as const) {
+    const cases = [[f, whole, false], [cut, whole.slice(0, -1), false], [f, whole, true], [
+      cut,
+      whole.slice(0, -1),
+      true,
+    ]] as const;
+    for (const [path, want, ahead] of cases) {
       const src = CaptureSource.openFile(path);
+      if (ahead) {
+        // started early; the second call, once the thread had time, finds a batch ready
+        src.readAhead(2048);
+        await new Promise((r) => setTimeout(r, 50));
+        src.readAhead(2048);
+        let mixed: unknown;
+        try {
+          src.nextSync(new PacketBatch(4096));
+        } catch (e) {
+          mixed = e;
+        }
+        assert(mixed instanceof CaptureError, "nextSync refuses a capture read ahead");
+      }
       const got: string[] = [];
       const views = new Set<PacketBatch>();
       let truncations = 0;
@@ -205,7 +223,7 @@ Deno.test("take lends the batches nextSync copies, then reports a truncation onc
       } finally {
         src.close();
       }
-      assertEquals(got, want.map((p) => `${p.sec}.${p.nsec}`), path);
+      assertEquals(got, want.map((p) => `${p.sec}.${p.nsec}`), `${path} ahead=${ahead}`);
       assertEquals(truncations, path === cut ? 1 : 0, path);
       // the library recycles a few buffers (3) instead of one per batch
       assert(views.size <= 3, `${views.size} distinct batches`);
@@ -254,4 +272,31 @@ Deno.test("a capture's own error message survives a later failure elsewhere (ps_
   }
   // once closed, the handle has no message of its own: the global one comes back
   assert(/nonexistent/.test(read(lib.ps_handle_error(h, buf, buf.length))));
+});
+
+Deno.test("a file with no complete packet read ahead reports its truncation at the first take", async () => {
+  const data = await Deno.readFile(`${DATA}/tcp_http.pcap`);
+  const cut = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    await Deno.writeFile(cut, data.subarray(0, 24 + 10));
+    const src = CaptureSource.openFile(cut);
+    try {
+      src.readAhead(2048);
+      await new Promise((r) => setTimeout(r, 50));
+      src.readAhead(2048);
+      let err: unknown;
+      try {
+        src.take(-1, 2048);
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof CaptureError && err.code === Status.TRUNCATED, String(err));
+      assert(err.message.includes("truncated"), err.message);
+      assertEquals(src.take(-1, 2048), -1);
+    } finally {
+      src.close();
+    }
+  } finally {
+    await Deno.remove(cut);
+  }
 });

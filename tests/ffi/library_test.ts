@@ -118,3 +118,35 @@ Deno.test("the library needs only libc, libm, libgcc_s and the loader", async ()
     /^(libc|libm|libgcc_s|libpthread|libdl|librt|ld-linux-x86-64|ld-linux-aarch64)\.so/;
   assertEquals(needed.filter((n) => !allowed.test(n)), []);
 });
+
+Deno.test("each function is bound on its first use, and works", () => {
+  const lib = openLibraryAt(LIB, false);
+  const bound = (name: string) =>
+    "value" in (Object.getOwnPropertyDescriptor(lib, name) ?? { get: () => 0 });
+  assert(!bound("ps_last_error") && !bound("ps_capture_close"));
+  const buf = new Uint8Array(64);
+  const n = lib.ps_last_error(buf, buf.length);
+  assert(n >= 0);
+  assert(bound("ps_last_error"), "bound after its first use");
+  assert(!bound("ps_capture_close"), "the others still are not");
+  // a second read is the same function
+  assertEquals(lib.ps_last_error, lib.ps_last_error);
+});
+
+Deno.test("a symbol the library lacks fails its first use in one line", () => {
+  const lib = openLibraryAt(
+    LIB,
+    false,
+    {
+      ps_no_such_function: { parameters: [], result: "i32" },
+    } as const,
+  );
+  let err: unknown;
+  try {
+    lib.ps_no_such_function();
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof LibraryError, String(err));
+  assert(err.message.includes("ps_no_such_function") && !err.message.includes("\n"), err.message);
+});

@@ -4,8 +4,9 @@
 # (the floor: read and write packets, nothing else). For each: wall time, packets/s, CPU seconds
 # (user+sys) and peak RSS from /usr/bin/time; plus start-up time on an empty capture. Writes
 # bench/out/observe.{txt,json} and prints the table.
-#   bench/observe.sh [RUNS]   (best of RUNS for ours and tcpdump, default 3; the original's best of
-#   ORIG_RUNS, default 3: it takes seconds a run, and this VM's timings vary by up to 30%)
+#   bench/observe.sh [RUNS]   (RUNS rounds, default 3, in which the tools take turns; each tool's
+#   best round counts. The original runs in ORIG_RUNS of them, default 3: it takes seconds a run.
+#   This VM's timings vary by up to 30% from minute to minute.)
 #   FLOWS=80000 bench/observe.sh  (a larger capture, bench/out/mixed-80000.pcap: start-up and JIT
 #   warm-up weigh less on a capture of a million packets, as on most real ones)
 set -euo pipefail
@@ -38,37 +39,45 @@ measure() {
   rm -f "$tf"
 }
 
-# best NAME RUNS CMD...: best wall time of RUNS runs (with the CPU and RSS of that run)
-best() {
-  local runs=$1 r line best=""
-  shift
-  for ((r = 0; r < runs; r++)); do
-    line=$(measure "$@") || return 0
-    if [ -z "$best" ] || awk -v a="$line" -v b="$best" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[1] < y[1]) }'; then
-      best=$line
-    fi
-  done
-  echo "$best"
-}
 
 ours=(bin/pathspider observe -i "$PCAP" basic tcp ecn dscp)
 echo "bench: $packets packets in $PCAP" >&2
 echo "bench: ours: ${ours[*]}" >&2
-o=$(best "$RUNS" bash -c '"$@" > '"$OUT"'/observe-ours.ndjson' _ "${ours[@]}")
-o_flows=$(wc -l <"$OUT/observe-ours.ndjson")
-o0=$(best "$RUNS" bash -c '"$@" > /dev/null' _ bin/pathspider observe -i "$EMPTY" basic tcp ecn dscp)
 echo "bench: tcpdump -r $PCAP -w /dev/null" >&2
-t=$(best "$RUNS" bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$PCAP")
-t0=$(best "$RUNS" bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$EMPTY")
+have_peer=0
 if [ -x "$PEER" ]; then
-  echo "bench: original: $PEER observe -i $PCAP basic tcp ecn dscp (best of $ORIG_RUNS; slow)" >&2
-  p=$(best "$ORIG_RUNS" "$PEER" observe -i "$PCAP" --output "$OUT/observe-original.ndjson" basic tcp ecn dscp)
-  p_flows=$(wc -l <"$OUT/observe-original.ndjson")
-  p0=$(measure "$PEER" observe -i "$EMPTY" --output /dev/null basic tcp ecn dscp)
+  have_peer=1
+  echo "bench: original: $PEER observe -i $PCAP basic tcp ecn dscp ($ORIG_RUNS of the $RUNS rounds; slow)" >&2
 else
   echo "bench: the original ($PEER) is not installed; run scripts/install-deps.sh --bench" >&2
-  p="" p0="" p_flows=""
 fi
+
+# better A B: the run with the lower wall time ("" counts as none)
+better() {
+  if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[1] < y[1]) }'; then
+    echo "$2"
+  else
+    echo "$1"
+  fi
+}
+
+# The tools take turns, round after round, so that each meets the same moments of a host whose
+# speed changes from minute to minute (on this VM by up to 30%); each keeps its best round. The
+# original's ORIG_RUNS runs (seconds each) are spread evenly over the rounds.
+o="" o0="" t="" t0="" p="" p0=""
+for ((r = 0; r < RUNS; r++)); do
+  o=$(better "$o" "$(measure bash -c '"$@" > '"$OUT"'/observe-ours.ndjson' _ "${ours[@]}")")
+  t=$(better "$t" "$(measure bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$PCAP")")
+  o0=$(better "$o0" "$(measure bash -c '"$@" > /dev/null' _ bin/pathspider observe -i "$EMPTY" basic tcp ecn dscp)")
+  t0=$(better "$t0" "$(measure bash -c 'tcpdump -r "$1" -w /dev/null 2>/dev/null' _ "$EMPTY")")
+  if [ "$have_peer" = 1 ] && [ $(((r + 1) * ORIG_RUNS / RUNS)) -gt $((r * ORIG_RUNS / RUNS)) ]; then
+    p=$(better "$p" "$(measure "$PEER" observe -i "$PCAP" --output "$OUT/observe-original.ndjson" basic tcp ecn dscp)")
+    [ -n "$p0" ] || p0=$(measure "$PEER" observe -i "$EMPTY" --output /dev/null basic tcp ecn dscp)
+  fi
+done
+o_flows=$(wc -l <"$OUT/observe-ours.ndjson")
+p_flows=""
+[ "$have_peer" = 0 ] || p_flows=$(wc -l <"$OUT/observe-original.ndjson")
 
 awk -v n="$packets" -v o="$o" -v t="$t" -v p="$p" -v o0="$o0" -v t0="$t0" -v p0="$p0" \
   -v of="$o_flows" -v pf="$p_flows" -v json="$OUT/observe$SUFFIX.json" '

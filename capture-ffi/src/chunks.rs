@@ -81,15 +81,10 @@ impl<R: Read> ChunkReader<R> {
             self.start = 0;
         }
         // the first refill after the opening read (something was read: the stream offset of the
-        // buffer's end is past 0) grows the buffer to a whole chunk
-        let read_before = self.offset + self.end as u64 > 0;
-        let want = if self.buf.len() < CHUNK && read_before {
-            need.max(CHUNK)
-        } else {
-            need
-        };
-        if want > self.buf.len() {
-            self.buf.resize(want.next_power_of_two().max(CHUNK), 0);
+        // buffer's end is past 0) grows the buffer to a whole chunk, as does a record too big
+        let opened = self.offset + self.end as u64 > 0;
+        if need > self.buf.len() || (opened && self.buf.len() < CHUNK) {
+            self.buf.resize(need.next_power_of_two().max(CHUNK), 0);
         }
         while self.end < need && !self.eof {
             match self.inner.read(&mut self.buf[self.end..]) {

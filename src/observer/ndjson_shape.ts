@@ -1,17 +1,22 @@
 /**
- * Generated record writers for `NdjsonWriter`: for one list of keys, a function that writes a
- * record with exactly those keys as one `json.dumps` line, straight into the writer's bytes.
+ * Record writers for `NdjsonWriter`: for one list of keys, a function that writes a record with
+ * exactly those keys as one `json.dumps` line, straight into the writer's bytes.
  *
- * Records of one observer share their keys (chains set every field in `newFlow`), so the generic
- * writer's per-field work (key lookup in a map, copy of the key bytes, keyed property load) is
- * paid once, here: the constant text between values is laid out once and copied four bytes at a
- * time, and values are read by name (monomorphic loads). Values are written by small helpers with the same rules as
+ * Records of one observer share their keys (chains set every field in `newFlow`), so the text
+ * around the values is laid out once per list of keys: for each field its separator and key, and
+ * the same followed by `true`, `false` and `null`. A field holding one of those (most fields of a
+ * flow record) costs one copy; other values are written by small helpers with the same rules as
  * the generic path (`pyjson.ts`), so the bytes are the same.
+ *
+ * The writer is one small loop, not code generated per shape: V8 optimises it early. Generated
+ * code with statements per field (35 fields in `observe basic tcp ecn dscp`) never left V8's
+ * middle tier on bench/out/mixed.pcap; its 17,000 records took 45-52 ms from cold and 33 ms warm
+ * in a scratch benchmark, against 37-40 and 22.5 ms for this loop.
  *
  * @module
  */
 
-/** The writer's side of a generated record writer. */
+/** The writer's side of a record writer. */
 export interface ShapeOut {
   /** The output bytes; may be replaced by `room`. */
   buf: Uint8Array;
@@ -19,13 +24,18 @@ export interface ShapeOut {
   view: DataView;
   /** Next byte to write. */
   pos: number;
+  /** Where the record being written starts; `room` keeps the bytes from here on in the buffer. */
+  mark: number;
   /** Bytes a value written through a helper must leave free (the record's reserve). */
   reserve: number;
-  /** Makes at least `n` bytes free after `pos` (hands over full chunks, may replace `buf`). */
+  /**
+   * Makes at least `n` bytes free after `pos`: hands over the finished records before `mark`
+   * and moves the one being written to the front, or enlarges `buf`. Updates `pos` and `mark`.
+   */
   room(n: number): void;
 }
 
-/** Text helpers the generated code calls for values that are not plain integers or constants. */
+/** Text helpers the record writers call for values that are not plain integers or constants. */
 export interface ShapeText {
   /** `repr(float(x))`. */
   pyFloat(x: number): string;
@@ -35,17 +45,24 @@ export interface ShapeText {
   pyValue(v: unknown): string;
 }
 
-/** A generated writer of records with the keys `keys`, in that order. */
+/** A writer of records with the keys `keys`, in that order. */
 export interface Shape {
   readonly keys: readonly string[];
-  readonly write: (rec: Record<string, unknown>, out: ShapeOut) => void;
+  /**
+   * Writes `rec` and returns true; returns false, with nothing written, when the keys of `rec`
+   * are not `keys` in that order.
+   */
+  readonly write: (rec: Record<string, unknown>, out: ShapeOut) => boolean;
 }
 
 /** Longest text of a value written without a capacity check: an integer up to 2^31-1. */
 const SMALL = 10;
 
+/** Texts of a field: its key alone, then with each constant value after it. */
+const BARE = 0, TRUE = 1, FALSE = 2, NULL = 3, VARIANTS = 4;
+
 /**
- * Compiles the writer of one record shape. `keyText[i]` is the ASCII text of key `i` with its
+ * Makes the writer of one record shape. `keyText[i]` is the ASCII text of key `i` with its
  * separator (`"name": `), `float[i]` whether its numbers print as Python floats.
  */
 export function compileShape(
@@ -54,50 +71,76 @@ export function compileShape(
   float: readonly boolean[],
   text: ShapeText,
 ): Shape {
-  const lines: string[] = [];
-  // The constant text between values, laid end to end in `K` and copied by a small loop (`C`).
-  // Small code compiles fast: with unrolled byte stores (700 per record of `observe basic tcp ecn
-  // dscp`) the first 2,000 records ran in the interpreter, 10 µs each, while Maglev spent 13 ms
-  // compiling the writer; the whole output of bench/out/mixed.pcap took 48 ms, now 32.
+  const nk = keys.length;
   const texts: string[] = [];
-  let constant = 0;
-  const put = (t: string) => {
-    lines.push(`p = C(o, b, p, ${constant}, ${t.length});`);
-    texts.push(t);
-    constant += t.length;
-  };
-  for (let i = 0; i < keys.length; i++) {
-    put((i === 0 ? "{" : ", ") + keyText[i]);
-    lines.push(`p = ${float[i] ? "F" : "V"}(o, b, p, rec[${JSON.stringify(keys[i])}]);`);
-    lines.push("b = o.buf;");
+  for (let i = 0; i < nk; i++) {
+    const key = (i === 0 ? "{" : ", ") + keyText[i];
+    texts.push(key, key + "true", key + "false", key + "null");
   }
-  if (keys.length === 0) put("{");
-  put("}\n");
-  const K = new Uint8Array(constant);
+  texts.push(nk === 0 ? "{}\n" : "}\n");
+  // The texts end to end in K, and where each starts (`at`) and how long it is (`len`). They are
+  // copied 8 bytes a step, past their end when their length is not a multiple of 8 (the bytes
+  // beyond are overwritten by what follows, or lie beyond the end of the output), so K has 8
+  // spare bytes. As ASCII is never the bit pattern of a NaN, a float64 load and store copies it.
+  const size = texts.reduce((n, t) => n + t.length, 0);
+  const K = new Uint8Array(size + 8);
+  const at = new Int32Array(texts.length);
+  const len = new Int32Array(texts.length);
   for (let i = 0, j = 0; i < texts.length; i++) {
-    for (let c = 0; c < texts[i].length; c++) K[j++] = texts[i].charCodeAt(c);
+    at[i] = j;
+    len[i] = texts[i].length;
+    for (let c = 0; c < texts[i].length; c++) {
+      const code = texts[i].charCodeAt(c);
+      if (code > 0x7f) throw new Error(`record key text is not ASCII: ${texts[i]}`);
+      K[j++] = code;
+    }
   }
-  // four bytes per step: the output is not aligned, DataView does not need it to be
   const KV = new DataView(K.buffer);
-  const copyText = (o: ShapeOut, b: Uint8Array, p: number, from: number, n: number): number => {
-    const v = o.view;
+  const isFloat = new Uint8Array(nk);
+  for (let i = 0; i < nk; i++) isFloat[i] = float[i] ? 1 : 0;
+  const value = makeValue(text);
+  const floatValue = makeFloat(text);
+  // enough for every text, every value written unchecked (small integers) and the overrun
+  let reserve = len[VARIANTS * nk] + 8;
+  for (let i = 0; i < nk; i++) reserve += len[VARIANTS * i] + SMALL;
+  const end = VARIANTS * nk;
+
+  const write = (rec: Record<string, unknown>, o: ShapeOut): boolean => {
+    o.mark = o.pos;
+    if (o.buf.length - o.pos < reserve) o.room(reserve);
+    o.reserve = reserve;
+    let b = o.buf;
+    let v = o.view;
+    let p = o.pos;
     let i = 0;
-    for (; i + 4 <= n; i += 4) v.setUint32(p + i, KV.getUint32(from + i, true), true);
-    for (; i < n; i++) b[p + i] = K[from + i];
-    return p + n;
+    for (const k in rec) {
+      if (k !== keys[i]) {
+        o.pos = o.mark;
+        return false;
+      }
+      const x = rec[k];
+      const t = VARIANTS * i + (x === true ? TRUE : x === false ? FALSE : x === null ? NULL : BARE);
+      const from = at[t];
+      const n = len[t];
+      for (let j = 0; j < n; j += 8) v.setFloat64(p + j, KV.getFloat64(from + j, true), true);
+      p += n;
+      if (t === VARIANTS * i) {
+        p = isFloat[i] === 1 ? floatValue(o, b, p, x) : value(o, b, p, x);
+        b = o.buf;
+        v = o.view;
+      }
+      i++;
+    }
+    if (i !== nk) {
+      o.pos = o.mark;
+      return false;
+    }
+    const from = at[end];
+    const n = len[end];
+    for (let j = 0; j < n; j += 8) v.setFloat64(p + j, KV.getFloat64(from + j, true), true);
+    o.pos = p + n;
+    return true;
   };
-  // enough for every constant and every value written unchecked (null, booleans, small integers)
-  const reserve = constant + SMALL * keys.length;
-  const src = `"use strict";
-return function writeRecord(rec, o) {
-  if (o.buf.length - o.pos < ${reserve}) o.room(${reserve});
-  o.reserve = ${reserve};
-  let b = o.buf;
-  let p = o.pos;
-  ${lines.join("\n  ")}
-  o.pos = p;
-};`;
-  const write = new Function("V", "F", "C", src)(makeValue(text), makeFloat(text), copyText);
   return { keys, write };
 }
 

@@ -153,16 +153,6 @@ const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
-/** True when the record's own keys are exactly `keys`, in that order. */
-function sameKeys(rec: Record<string, unknown>, keys: readonly string[]): boolean {
-  let i = 0;
-  for (const k in rec) {
-    if (k !== keys[i]) return false;
-    i++;
-  }
-  return i === keys.length;
-}
-
 /** Most record shapes a writer compiles; records of further shapes take the generic path. */
 const MAX_SHAPES = 32;
 
@@ -170,8 +160,8 @@ const SHAPE_TEXT = { pyFloat, pyString, pyValue };
 
 /**
  * Writes flow records as ndjson lines (Python `json.dumps` text) straight into a byte buffer, and
- * hands full chunks to `sink`: no intermediate strings for keys, integers, booleans or ASCII
- * strings. Call `flush()` to hand over what is buffered.
+ * hands chunks of whole lines to `sink`: no intermediate strings for keys, integers, booleans or
+ * ASCII strings. Call `flush()` to hand over what is buffered.
  *
  * For each list of keys it meets, the writer compiles a record writer (`ndjson_shape.ts`); a
  * record whose keys match none of them (more than `MAX_SHAPES` lists) is written field by field.
@@ -183,6 +173,8 @@ export class NdjsonWriter implements ShapeOut {
   view: DataView;
   /** @internal next byte to write (ShapeOut). */
   pos = 0;
+  /** @internal where the record being written starts (ShapeOut). */
+  mark = 0;
   /** @internal bytes a record writer's value helpers keep free (ShapeOut). */
   reserve = 0;
   private readonly keys = new Map<string, KeyBytes>();
@@ -201,13 +193,13 @@ export class NdjsonWriter implements ShapeOut {
    * writer remembers, per key, what the set said the first time it saw the key.
    */
   write(rec: Record<string, unknown>, floatKeys: ReadonlySet<string>): void {
-    let sh = this.shape;
-    if (sh === null || !sameKeys(rec, sh.keys)) sh = this.shapeOf(rec, floatKeys);
-    if (sh !== null) {
-      sh.write(rec, this);
-      return;
-    }
+    // the writer of the last shape, else the one of this record's keys (compiled on first use)
+    const sh = this.shape;
+    if (sh !== null && sh.write(rec, this)) return;
+    const own = this.shapeOf(rec, floatKeys);
+    if (own !== null && own.write(rec, this)) return;
     if (this.buf.length - this.pos < 4096) this.flush();
+    this.mark = this.pos;
     this.byte(0x7b);
     let first = true;
     for (const k in rec) {
@@ -242,6 +234,7 @@ export class NdjsonWriter implements ShapeOut {
     if (this.pos === 0) return;
     this.sink(this.buf.subarray(0, this.pos));
     this.pos = 0;
+    this.mark = 0;
   }
 
   /** @internal makes at least `n` bytes free after `pos` (ShapeOut). */
@@ -333,12 +326,24 @@ export class NdjsonWriter implements ShapeOut {
     this.buf[this.pos++] = 0x22;
   }
 
+  /**
+   * Hands over the finished records and moves the one being written (from `mark`) to the front,
+   * so that no record is split between chunks; enlarges the buffer when `need` bytes still do not
+   * fit after it.
+   */
   private grow(need: number): void {
-    // a single record larger than the buffer: hand over what we have, then enlarge
-    this.flush();
-    if (need > this.buf.length) {
-      this.buf = new Uint8Array(need * 2);
-      this.view = new DataView(this.buf.buffer);
+    const mark = this.mark;
+    if (mark > 0) {
+      this.sink(this.buf.subarray(0, mark));
+      this.buf.copyWithin(0, mark, this.pos);
+      this.pos -= mark;
+      this.mark = 0;
+    }
+    if (this.buf.length - this.pos < need) {
+      const bigger = new Uint8Array(2 * (this.pos + need));
+      bigger.set(this.buf.subarray(0, this.pos));
+      this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
     }
   }
 }

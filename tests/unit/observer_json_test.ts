@@ -89,10 +89,16 @@ Deno.test("a record serialises like json.dumps, through pyRecord and the ndjson 
   assertEquals(text, want + want);
 });
 
-/** The ndjson writer's bytes for `recs` as text, through a buffer of `chunk` bytes. */
+/**
+ * The ndjson writer's bytes for `recs` as text, through a buffer of `chunk` bytes; asserts that
+ * every chunk handed over holds whole lines.
+ */
 function ndjson(recs: Record<string, unknown>[], ff: ReadonlySet<string>, chunk: number): string {
   const parts: Uint8Array[] = [];
-  const w = new NdjsonWriter((b) => parts.push(b.slice()), chunk);
+  const w = new NdjsonWriter((b) => {
+    assertEquals(b[b.length - 1], 0x0a, "a chunk ends in the middle of a record");
+    parts.push(b.slice());
+  }, chunk);
   for (const r of recs) w.write(r, ff);
   w.flush();
   return new TextDecoder().decode(new Uint8Array(parts.flatMap((c) => [...c])));
@@ -138,7 +144,17 @@ Deno.test("the ndjson writer prints pyRecord's text for records of one shape and
     many.push(r, { ...same[i % same.length] });
   }
   const empty: Record<string, unknown>[] = [{}, { pkt_first: 1 }, {}];
-  for (const recs of [same, many, empty]) {
+  // keys that part from the last shape's only after a long value (written, then taken back),
+  // or that are a prefix or an extension of it
+  const long = "x".repeat(300);
+  const late: Record<string, unknown>[] = [
+    { a: long, b: true },
+    { a: long, c: false },
+    { a: long },
+    { a: long, c: false, d: null },
+    { a: long, c: false },
+  ];
+  for (const recs of [same, many, empty, late]) {
     const want = recs.map((r) => pyRecord(r, ff) + "\n").join("");
     for (const chunk of [64, 1 << 20]) assertEquals(ndjson(recs, ff, chunk), want);
   }

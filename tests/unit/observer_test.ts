@@ -287,6 +287,24 @@ Deno.test("a packet whose forward and reverse keys are equal counts as reverse, 
   assertEquals(recs[0].pkt_fwd, 0);
 });
 
+Deno.test("with 3 port bytes, a packet joins the flow its reverse id names, as the original", () => {
+  // The original's reverse id of port bytes x0 x1 x2 is x2 x0 x1: reversing twice does not
+  // give them back. So B->A with [2, 3, 1] has A->B's [1, 2, 3] as its reverse id and joins
+  // that flow, while B->A with [3, 1, 2] (the reverse id of A->B's) does not: a new flow.
+  const three = (src: string, dst: string, b: number[]) =>
+    c.ether(c.ip4({ src, dst, proto: 132 }, new Uint8Array(b)));
+  const { recs } = observe([
+    { ts: 1, frame: three(A, B, [1, 2, 3]) },
+    { ts: 2, frame: three(B, A, [2, 3, 1]) },
+    { ts: 3, frame: three(B, A, [3, 1, 2]) },
+    { ts: 4, frame: three(A, B, [1, 2, 3]) },
+  ]);
+  assertEquals(
+    recs.map((r) => [r.sip, r.pkt_fwd, r.pkt_rev]),
+    [[A, 2, 1], [B, 1, 0]],
+  );
+});
+
 Deno.test("link layers: VLAN tags, SLL, SLL2, raw IP and raw v4/v6 are understood", () => {
   const ip = c.ip4({ src: A, dst: B, proto: 17 }, c.udp({ sport: 1, dport: 2 }));
   const ip6 = c.ip6({ src: A6, dst: B6, proto: 17 }, c.udp({ sport: 1, dport: 2 }));

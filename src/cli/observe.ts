@@ -69,6 +69,9 @@ class ByteSink {
 /** Batch size, live or from a file: a thousand packets or more per call into the library. */
 const BATCH_BYTES = 1 << 20;
 
+/** Batches read after Ctrl-C on a live capture, at most: what the kernel still holds. */
+const DRAIN_BATCHES = 64;
+
 function listChains(): void {
   // the original's wording and layout
   console.log("The following chains are available:\n");
@@ -180,6 +183,16 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         writer?.write(batch);
         observer.push(batch);
         if (source.live) out.flush();
+      }
+      // Ctrl-C on a live capture: what the kernel captured before it is still observed (the
+      // loop may have stopped between two reads); a flood cannot hold the exit for long
+      if (liveBatch !== null && stop && !sink.broken) {
+        for (let i = 0; i < DRAIN_BATCHES; i++) {
+          const n = await source.next(liveBatch, 0);
+          if (n <= 0) break;
+          writer?.write(liveBatch);
+          observer.push(liveBatch);
+        }
       }
     } catch (e) {
       if (!(e instanceof CaptureError)) throw e;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { NET, Testbed } from "./lib/testbed.ts";
 import { Background, deleteNamespace, run } from "./lib/netns.ts";
 import { type PacketFields, readPackets, Tcpdump } from "./lib/tcpdump.ts";
+import { capturing, packetSockets } from "./lib/capturing.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const AF21 = 18;
@@ -75,6 +76,7 @@ Deno.test("live observe on a veth reports the packets, octets, SYN flags, DSCP a
     });
     const records = `${tb.dir}/flows.ndjson`;
     const ref = await Tcpdump.start(tb.clientNs, tb.clientIface, `${tb.dir}/ref.pcap`);
+    const sockets = await packetSockets(tb.clientIface, tb.clientNs);
     const observe = tb.spawn([
       `${ROOT}bin/pathspider`,
       "observe",
@@ -87,8 +89,7 @@ Deno.test("live observe on a veth reports the packets, octets, SYN flags, DSCP a
       "ecn",
       "dscp",
     ]);
-    // the observer has no readiness signal: give it time to open the capture
-    await new Promise((r) => setTimeout(r, 2000));
+    await capturing(tb.clientIface, tb.clientNs, sockets);
     for (const url of [`http://${web.v4}/big`, `http://[${web.v6}]/big`, `http://${web.v4}/`]) {
       const r = await tb.exec(["curl", "-sS", "--max-time", "10", "-o", "/dev/null", url]);
       assert.equal(r.code, 0, `${url}: ${r.stderr}`);
@@ -221,8 +222,7 @@ Deno.test("live observe puts back the VLAN tag the kernel takes out of each fram
       `${dir}/seen.pcap`,
       "basic",
     ], { ns: b });
-    // the observer has no readiness signal: give it time to open the capture
-    await new Promise((r) => setTimeout(r, 1500));
+    await capturing("vb", b);
     const A = "198.18.42.1", B = "198.18.42.2";
     await sendTagged(a, "va", [[A, B], [B, A], [A, B], [B, A], [A, B]]);
     await new Promise((r) => setTimeout(r, 500));

@@ -4,6 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { havePeer, PEER } from "../peer.ts";
+import { capturing } from "../e2e/lib/capturing.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const BIN = `${ROOT}bin/pathspider`;
@@ -209,7 +210,7 @@ Deno.test({
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      await new Promise((r) => setTimeout(r, 1500));
+      await capturing("psobsA");
       sh(["ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.77.2"]);
       child.kill("SIGINT");
       const out = await child.output();

@@ -149,14 +149,18 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     let lastTurn = performance.now();
     // a capture error ends the input; the flows seen so far are still written, then it is reported
     let failure: Error | undefined;
+    // After Ctrl-C a live capture is still read, without waiting, until the kernel holds nothing
+    // more (the loop may have stopped between two reads), at most DRAIN_BATCHES batches
+    let drained = 0;
     try {
-      while (!stop && !sink.broken) {
+      while (!sink.broken) {
+        if (stop && (liveBatch === null || drained++ === DRAIN_BATCHES)) break;
         let n: number;
         let batch: InstanceType<typeof PacketBatch>;
         try {
           if (liveBatch !== null) {
             batch = liveBatch;
-            n = await source.next(batch, 200);
+            n = await source.next(batch, stop ? 0 : 200);
           } else {
             // a batch not ready yet is waited for here first (a wake-up from the library's
             // thread is fast; one through the event loop costs milliseconds), up to 20 ms
@@ -176,6 +180,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         }
         if (n < 0) break;
         if (n === 0) {
+          if (stop) break;
           // nothing came for a while: what is complete goes out now, not with the next packets
           out.flush();
           continue;
@@ -183,16 +188,6 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
         writer?.write(batch);
         observer.push(batch);
         if (source.live) out.flush();
-      }
-      // Ctrl-C on a live capture: what the kernel captured before it is still observed (the
-      // loop may have stopped between two reads); a flood cannot hold the exit for long
-      if (liveBatch !== null && stop && !sink.broken) {
-        for (let i = 0; i < DRAIN_BATCHES; i++) {
-          const n = await source.next(liveBatch, 0);
-          if (n <= 0) break;
-          writer?.write(liveBatch);
-          observer.push(liveBatch);
-        }
       }
     } catch (e) {
       if (!(e instanceof CaptureError)) throw e;

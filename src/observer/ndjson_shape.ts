@@ -45,12 +45,11 @@ export interface ShapeText {
   pyValue(v: unknown): string;
 }
 
-/** A writer of records with the keys `keys`, in that order. */
+/** A writer of records with the keys given to `compileShape`, in that order. */
 export interface Shape {
-  readonly keys: readonly string[];
   /**
    * Writes `rec` and returns true; returns false, with nothing written, when the keys of `rec`
-   * are not `keys` in that order.
+   * are not those keys in that order.
    */
   readonly write: (rec: Record<string, unknown>, out: ShapeOut) => boolean;
 }
@@ -96,8 +95,6 @@ export function compileShape(
     }
   }
   const KV = new DataView(K.buffer);
-  const isFloat = new Uint8Array(nk);
-  for (let i = 0; i < nk; i++) isFloat[i] = float[i] ? 1 : 0;
   const value = makeValue(text);
   const floatValue = makeFloat(text);
   // enough for every text, every value written unchecked (small integers) and the overrun
@@ -125,7 +122,7 @@ export function compileShape(
       for (let j = 0; j < n; j += 8) v.setFloat64(p + j, KV.getFloat64(from + j, true), true);
       p += n;
       if (t === VARIANTS * i) {
-        p = isFloat[i] === 1 ? floatValue(o, b, p, x) : value(o, b, p, x);
+        p = float[i] ? floatValue(o, b, p, x) : value(o, b, p, x);
         b = o.buf;
         v = o.view;
       }
@@ -141,7 +138,7 @@ export function compileShape(
     o.pos = p + n;
     return true;
   };
-  return { keys, write };
+  return { write };
 }
 
 type ValueWriter = (o: ShapeOut, b: Uint8Array, p: number, v: unknown) => number;

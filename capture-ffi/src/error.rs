@@ -5,8 +5,10 @@
 //! a one-line message describing it. The message is global (not per handle or thread) because
 //! TypeScript reads it right after the failing call.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, Once};
 
 /// End of a capture file.
 pub const EOF: i32 = -1;
@@ -28,6 +30,9 @@ pub const INVALID_ARGUMENT: i32 = -8;
 pub const CLOSED_HANDLE: i32 = -9;
 /// The operation would block or timed out where that is an error.
 pub const WOULD_BLOCK: i32 = -10;
+/// A bug in the library: a panic caught at the boundary (see [`guard`]). The process goes on;
+/// the message names the function and the place of the panic.
+pub const INTERNAL: i32 = -11;
 
 static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
 
@@ -99,6 +104,83 @@ pub fn forget_handle_error(h: i64) {
     handle_errors().remove(&h);
 }
 
+thread_local! {
+    /// How many [`guard`] calls this thread is inside: a panic there is reported as a status, so
+    /// the panic hook keeps quiet about it.
+    static GUARDED: Cell<u32> = const { Cell::new(0) };
+    /// What the hook saw of the last guarded panic: its message and place.
+    static PANIC_NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs (once) a panic hook that notes a guarded panic's message and place instead of
+/// printing it: the caller gets them as one line with the status. Unguarded panics (none are
+/// known) still go to the previous hook. The library's std is its own, so this hook is not the
+/// host's (Deno's).
+fn install_hook() {
+    HOOK.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(|g| g.get()) == 0 {
+                return prev(info);
+            }
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            PANIC_NOTE.with(|n| *n.borrow_mut() = Some(format!("{msg}{place}")));
+        }));
+    });
+}
+
+/// Runs `f` with panics caught: a panic becomes the status [`INTERNAL`] with a one-line message
+/// naming `what`, instead of unwinding into the C caller (which aborts the process, before an
+/// interrupted run could restore its settings). Every exported function runs its body in it;
+/// threads of the library wrap their work in [`catch_panic`].
+pub fn guard(what: &str, f: impl FnOnce() -> i32) -> i32 {
+    match catch_panic(what, f) {
+        Ok(status) => status,
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs `f`, turning a panic into an [`INTERNAL`] error naming `what` (for [`guard`] and for the
+/// library's own threads, whose panic would otherwise end them without a word).
+pub fn catch_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
+    install_hook();
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let res = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    res.map_err(|_| {
+        let note = PANIC_NOTE
+            .with(|n| n.borrow_mut().take())
+            .unwrap_or_else(|| "panic".to_string());
+        Error::new(
+            INTERNAL,
+            format!("internal error in {what} (a bug, please report it): {note}"),
+        )
+    })
+}
+
+/// Panics on purpose when `code` is 0x7061_6e63 ("panc"), else returns `code`: lets a test of the
+/// C boundary see a panic come back as [`INTERNAL`] through the real library rather than abort.
+#[no_mangle]
+pub extern "C" fn ps_debug_panic(code: i32) -> i32 {
+    guard("ps_debug_panic", || {
+        if code == 0x7061_6e63 {
+            panic!("deliberate panic for a test");
+        }
+        code
+    })
+}
+
 /// Copies the last error message (UTF-8, one line, not NUL-terminated) into `buf` and returns its
 /// length in bytes; a message longer than `len` is cut at a character boundary.
 ///
@@ -106,8 +188,10 @@ pub fn forget_handle_error(h: i64) {
 /// `buf` must be null or point to `len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ps_last_error(buf: *mut u8, len: u32) -> i32 {
-    // SAFETY: forwarded from the caller.
-    unsafe { copy_message(&last_error(), buf, len) }
+    guard("ps_last_error", || {
+        // SAFETY: forwarded from the caller.
+        unsafe { copy_message(&last_error(), buf, len) }
+    })
 }
 
 /// Like [`ps_last_error`] for the last failure of a call on handle `h` that may run on another
@@ -117,9 +201,11 @@ pub unsafe extern "C" fn ps_last_error(buf: *mut u8, len: u32) -> i32 {
 /// `buf` must be null or point to `len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ps_handle_error(h: i64, buf: *mut u8, len: u32) -> i32 {
-    let msg = handle_errors().get(&h).cloned().unwrap_or_else(last_error);
-    // SAFETY: forwarded from the caller.
-    unsafe { copy_message(&msg, buf, len) }
+    guard("ps_handle_error", || {
+        let msg = handle_errors().get(&h).cloned().unwrap_or_else(last_error);
+        // SAFETY: forwarded from the caller.
+        unsafe { copy_message(&msg, buf, len) }
+    })
 }
 
 /// # Safety
@@ -155,6 +241,26 @@ pub unsafe fn c_str_arg<'a>(p: *const std::ffi::c_char, what: &str) -> Result<Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_with_its_message_and_place() {
+        assert_eq!(ps_debug_panic(3), 3);
+        assert_eq!(ps_debug_panic(0x7061_6e63), INTERNAL);
+        let msg = last_error();
+        assert!(msg.starts_with("internal error in ps_debug_panic"), "{msg}");
+        assert!(
+            msg.contains("deliberate panic for a test at src/error.rs:"),
+            "{msg}"
+        );
+        // the thread goes on, guarded or not, and a later panic is reported again
+        let r: Result<u8> = catch_panic("slice", || {
+            let v: Vec<u8> = Vec::new();
+            v[usize::from(v.is_empty())]
+        });
+        let e = r.unwrap_err();
+        assert_eq!(e.code, INTERNAL);
+        assert!(e.message.contains("index out of bounds"), "{}", e.message);
+    }
 
     #[test]
     fn messages_stay_on_one_line_and_are_cut_at_char_boundaries() {

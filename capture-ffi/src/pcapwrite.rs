@@ -12,7 +12,9 @@ use std::io::{BufWriter, Write};
 use std::sync::Mutex;
 
 use crate::batch::{Record, Records};
-use crate::error::{c_str_arg, fail, Error, Result, GENERIC, INVALID_ARGUMENT, NOT_PERMITTED};
+use crate::error::{
+    c_str_arg, fail, guard, Error, Result, GENERIC, INVALID_ARGUMENT, NOT_PERMITTED,
+};
 use crate::handles::HandleTable;
 use crate::pcapfile::MAGIC_NS;
 
@@ -135,34 +137,36 @@ pub unsafe extern "C" fn ps_pcap_writer_open(
     snaplen: u32,
     out: *mut i64,
 ) -> i32 {
-    if out.is_null() {
-        return fail(Error::new(INVALID_ARGUMENT, "null handle pointer"));
-    }
-    // SAFETY: forwarded caller guarantee.
-    let path = match unsafe { c_str_arg(path, "path") } {
-        Ok(Some(p)) => p,
-        Ok(None) => return fail(Error::new(INVALID_ARGUMENT, "null path")),
-        Err(e) => return fail(e),
-    };
-    let file = match File::create(path) {
-        Ok(f) => f,
-        Err(e) => {
-            let code = match e.kind() {
-                std::io::ErrorKind::PermissionDenied => NOT_PERMITTED,
-                _ => GENERIC,
-            };
-            return fail(Error::new(code, format!("cannot create {path}: {e}")));
+    guard("ps_pcap_writer_open", || {
+        if out.is_null() {
+            return fail(Error::new(INVALID_ARGUMENT, "null handle pointer"));
         }
-    };
-    match PcapWriter::new(BufWriter::with_capacity(1 << 20, file), linktype, snaplen) {
-        Ok(w) => {
-            let id = WRITERS.insert(Mutex::new(Some(w)));
-            // SAFETY: checked non-null; the caller promises it is writable.
-            unsafe { *out = id };
-            0
+        // SAFETY: forwarded caller guarantee.
+        let path = match unsafe { c_str_arg(path, "path") } {
+            Ok(Some(p)) => p,
+            Ok(None) => return fail(Error::new(INVALID_ARGUMENT, "null path")),
+            Err(e) => return fail(e),
+        };
+        let file = match File::create(path) {
+            Ok(f) => f,
+            Err(e) => {
+                let code = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => NOT_PERMITTED,
+                    _ => GENERIC,
+                };
+                return fail(Error::new(code, format!("cannot create {path}: {e}")));
+            }
+        };
+        match PcapWriter::new(BufWriter::with_capacity(1 << 20, file), linktype, snaplen) {
+            Ok(w) => {
+                let id = WRITERS.insert(Mutex::new(Some(w)));
+                // SAFETY: checked non-null; the caller promises it is writable.
+                unsafe { *out = id };
+                0
+            }
+            Err(e) => fail(e),
         }
-        Err(e) => fail(e),
-    }
+    })
 }
 
 /// Writes the first `count` records of the batch in `buf` (`len` bytes); returns how many were
@@ -172,42 +176,46 @@ pub unsafe extern "C" fn ps_pcap_writer_open(
 /// `buf` must point to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ps_pcap_writer_write(h: i64, buf: *const u8, len: u32, count: u32) -> i32 {
-    if buf.is_null() && len != 0 {
-        return fail(Error::new(INVALID_ARGUMENT, "null batch buffer"));
-    }
-    let w = match WRITERS.get(h) {
-        Ok(w) => w,
-        Err(e) => return fail(e),
-    };
-    let data: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller promises `len` readable bytes.
-        unsafe { std::slice::from_raw_parts(buf, len as usize) }
-    };
-    let mut guard = w.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(writer) = guard.as_mut() else {
-        return fail(Error::new(
-            crate::error::CLOSED_HANDLE,
-            "pcap writer is closed",
-        ));
-    };
-    match writer.write_batch(data, count) {
-        Ok(n) => n.min(i32::MAX as u32) as i32,
-        Err(e) => fail(e),
-    }
+    guard("ps_pcap_writer_write", || {
+        if buf.is_null() && len != 0 {
+            return fail(Error::new(INVALID_ARGUMENT, "null batch buffer"));
+        }
+        let w = match WRITERS.get(h) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
+        let data: &[u8] = if len == 0 {
+            &[]
+        } else {
+            // SAFETY: the caller promises `len` readable bytes.
+            unsafe { std::slice::from_raw_parts(buf, len as usize) }
+        };
+        let mut guard = w.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(writer) = guard.as_mut() else {
+            return fail(Error::new(
+                crate::error::CLOSED_HANDLE,
+                "pcap writer is closed",
+            ));
+        };
+        match writer.write_batch(data, count) {
+            Ok(n) => n.min(i32::MAX as u32) as i32,
+            Err(e) => fail(e),
+        }
+    })
 }
 
 /// Flushes and closes a pcap writer. Closing twice returns -9.
 #[no_mangle]
 pub extern "C" fn ps_pcap_writer_close(h: i64) -> i32 {
-    let w = match WRITERS.remove(h) {
-        Ok(w) => w,
-        Err(e) => return fail(e),
-    };
-    let taken = w.lock().unwrap_or_else(|p| p.into_inner()).take();
-    match taken.map(PcapWriter::finish) {
-        Some(Err(e)) => fail(e),
-        _ => 0,
-    }
+    guard("ps_pcap_writer_close", || {
+        let w = match WRITERS.remove(h) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
+        let taken = w.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match taken.map(PcapWriter::finish) {
+            Some(Err(e)) => fail(e),
+            _ => 0,
+        }
+    })
 }

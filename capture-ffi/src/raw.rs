@@ -13,7 +13,9 @@
 //! is read from its own header. Per-packet outcomes go to a status array (0 sent, else minus
 //! errno), so one unreachable target never stops the rest of the batch.
 
-use crate::error::{fail, Error, Result, CLOSED_HANDLE, GENERIC, INVALID_ARGUMENT, NOT_PERMITTED};
+use crate::error::{
+    fail, guard, Error, Result, CLOSED_HANDLE, GENERIC, INVALID_ARGUMENT, NOT_PERMITTED,
+};
 use crate::handles::HandleTable;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -219,17 +221,19 @@ pub fn parse_batch(buf: &[u8], count: usize) -> Result<Vec<&[u8]>> {
 /// `out` must point to a writable i64.
 #[no_mangle]
 pub unsafe extern "C" fn ps_raw_open(out: *mut i64) -> i32 {
-    if out.is_null() {
-        return fail(Error::new(INVALID_ARGUMENT, "null output pointer"));
-    }
-    match RawSender::open() {
-        Ok(s) => {
-            // SAFETY: checked non-null; the caller promises it is writable.
-            unsafe { *out = SENDERS.insert(s) };
-            0
+    guard("ps_raw_open", || {
+        if out.is_null() {
+            return fail(Error::new(INVALID_ARGUMENT, "null output pointer"));
         }
-        Err(e) => fail(e),
-    }
+        match RawSender::open() {
+            Ok(s) => {
+                // SAFETY: checked non-null; the caller promises it is writable.
+                unsafe { *out = SENDERS.insert(s) };
+                0
+            }
+            Err(e) => fail(e),
+        }
+    })
 }
 
 /// Sends `count` packets of the batch in `buf` (see the module documentation); writes each
@@ -245,36 +249,38 @@ pub unsafe extern "C" fn ps_raw_send(
     count: u32,
     status: *mut i32,
 ) -> i32 {
-    let sender = match SENDERS.get(h) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    if count == 0 {
-        return 0;
-    }
-    if buf.is_null() || status.is_null() {
-        return fail(Error::new(INVALID_ARGUMENT, "null batch or status pointer"));
-    }
-    // SAFETY: the caller promises `len` readable bytes and `count` writable statuses.
-    let bytes = unsafe { std::slice::from_raw_parts(buf, len as usize) };
-    let status = unsafe { std::slice::from_raw_parts_mut(status, count as usize) };
-    let pkts = match parse_batch(bytes, count as usize) {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    sender.send(&pkts, status) as i32
+    guard("ps_raw_send", || {
+        let sender = match SENDERS.get(h) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        if count == 0 {
+            return 0;
+        }
+        if buf.is_null() || status.is_null() {
+            return fail(Error::new(INVALID_ARGUMENT, "null batch or status pointer"));
+        }
+        // SAFETY: the caller promises `len` readable bytes and `count` writable statuses.
+        let bytes = unsafe { std::slice::from_raw_parts(buf, len as usize) };
+        let status = unsafe { std::slice::from_raw_parts_mut(status, count as usize) };
+        let pkts = match parse_batch(bytes, count as usize) {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        sender.send(&pkts, status) as i32
+    })
 }
 
 /// Closes a raw sender; closing twice gives `CLOSED_HANDLE` and does nothing else.
 #[no_mangle]
 pub extern "C" fn ps_raw_close(h: i64) -> i32 {
-    match SENDERS.remove(h) {
+    guard("ps_raw_close", || match SENDERS.remove(h) {
         Ok(_) => 0,
         Err(e) => {
             debug_assert_eq!(e.code, CLOSED_HANDLE);
             fail(e)
         }
-    }
+    })
 }
 
 #[cfg(test)]

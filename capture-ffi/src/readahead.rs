@@ -10,7 +10,7 @@
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use crate::error::{Error, Result, EOF, GENERIC, INVALID_ARGUMENT};
+use crate::error::{catch_panic, Error, Result, EOF, GENERIC, INVALID_ARGUMENT};
 use crate::reader::PacketReader;
 
 /// Batches filled ahead of the caller.
@@ -231,7 +231,15 @@ fn start(mut src: FileSource, size: usize) -> Result<Running> {
         .spawn(move || {
             // ends at the end of the file, or when the capture is closed (its queue ends drop)
             while let Ok(mut buf) = free_rx.recv() {
-                let res = src.next(&mut buf);
+                // a panic of the reader (a bug) ends the file with an error, not in silence
+                let res = match catch_panic("the file reader thread", || src.next(&mut buf)) {
+                    Ok(res) => res,
+                    Err(e) => {
+                        src.done = true;
+                        src.pending = None;
+                        Err(e)
+                    }
+                };
                 let last = matches!(&res, Err(e) if e.code == EOF);
                 if filled_tx.send(Filled { buf, res }).is_err() || last {
                     return;

@@ -15,6 +15,8 @@ export const Status = {
   INVALID_ARGUMENT: -8,
   CLOSED_HANDLE: -9,
   WOULD_BLOCK: -10,
+  /** A bug in the library: a panic caught at the C boundary; the process goes on. */
+  INTERNAL: -11,
 } as const;
 
 /** An error reported by the native library: `code` is one of `Status`, the message one line. */

@@ -8,6 +8,9 @@
  */
 import { AddrSet } from "./addrset.ts";
 import { ipVersion } from "../net/ip.ts";
+import { readLines } from "../io/lines.ts";
+
+export { readLines };
 
 /** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
 export type Job = Record<string, unknown> & { dip: string; dp?: number };
@@ -43,31 +46,6 @@ export interface FeederOptions {
 /** Fresh zeroed counters. */
 export function newFeederStats(): FeederStats {
   return { jobs: 0, malformed: 0, duplicates: 0 };
-}
-
-/** Splits a byte stream into text lines, pulling from the stream only when asked for a line. */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  const reader = stream.getReader();
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      rest += decoder.decode(value, { stream: true });
-      let start = 0;
-      let nl: number;
-      while ((nl = rest.indexOf("\n", start)) >= 0) {
-        yield rest.slice(start, nl).replace(/\r$/, "");
-        start = nl + 1;
-      }
-      rest = rest.slice(start);
-    }
-    rest += decoder.decode();
-    if (rest.length > 0) yield rest.replace(/\r$/, "");
-  } finally {
-    reader.releaseLock();
-  }
 }
 
 /** Splits one CSV row (RFC 4180 quoting, as Python's csv.reader reads it). */

@@ -81,12 +81,21 @@ impl<R: Read> ChunkReader<R> {
             self.start = 0;
         }
         // the first refill after the opening read (something was read: the stream offset of the
-        // buffer's end is past 0) grows the buffer to a whole chunk, as does a record too big
+        // buffer's end is past 0) grows the buffer to a whole chunk
         let opened = self.offset + self.end as u64 > 0;
-        if need > self.buf.len() || (opened && self.buf.len() < CHUNK) {
-            self.buf.resize(need.next_power_of_two().max(CHUNK), 0);
+        if opened && self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
         }
         while self.end < need && !self.eof {
+            if self.end == self.buf.len() {
+                // A record larger than the buffer: grow as its bytes arrive (doubling), never on
+                // the word of its length field alone. A 40-byte pcap whose one record header
+                // claims 64 MiB used to allocate (and zero) 128 MiB before finding the file ends.
+                let grown = (self.buf.len() * 2)
+                    .min(need.next_power_of_two())
+                    .max(need.min(CHUNK));
+                self.buf.resize(grown, 0);
+            }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
@@ -137,6 +146,23 @@ mod tests {
             self.0 = &self.0[n..];
             Ok(n)
         }
+    }
+
+    #[test]
+    fn a_claimed_length_grows_the_buffer_only_as_far_as_the_bytes_that_came() {
+        let data = vec![1u8; 3 * CHUNK + 5];
+        let mut r = ChunkReader::new(Offered(&data, Vec::new()));
+        assert!(r.fill(16).unwrap());
+        r.consume(16);
+        // a header claims 64 MiB; the stream holds 3 MiB
+        assert!(!r.fill(64 << 20).unwrap());
+        assert_eq!(r.avail().len(), data.len() - 16);
+        assert!(r.buf.len() <= 4 * CHUNK, "buffer of {} bytes", r.buf.len());
+        // and a record that is really there arrives whole
+        let mut r = ChunkReader::new(&data[..]);
+        assert!(r.fill(3 * CHUNK + 5).unwrap());
+        assert_eq!(r.avail(), &data[..]);
+        assert!(r.buf.len() <= 4 * CHUNK);
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl Rng {
 }
 
 fn samples() -> Vec<Vec<u8>> {
-    [
+    let got: Vec<Vec<u8>> = [
         "tcp_http.pcap",
         "icmp_ttl.pcap",
         "mss_none.pcap",
@@ -56,7 +56,14 @@ fn samples() -> Vec<Vec<u8>> {
         b.truncate(64 << 10);
         b
     })
-    .collect()
+    .collect();
+    // a missing sample would make these tests pass on nothing
+    assert_eq!(
+        got.len(),
+        4,
+        "the original's sample captures are missing from {DATA}"
+    );
+    got
 }
 
 #[test]

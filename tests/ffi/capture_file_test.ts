@@ -303,3 +303,43 @@ Deno.test("a file with no complete packet read ahead reports its truncation at t
     await Deno.remove(cut);
   }
 });
+
+Deno.test("a 40-byte file whose record claims 64 MiB is one truncation error and no big allocation", async () => {
+  // a fresh process: its peak resident size (VmHWM) before and after says what the read cost
+  const seed = new URL("../../capture-ffi/tests/seeds/pcap_claims_64mib.pcap", import.meta.url)
+    .pathname;
+  assertEquals(Deno.statSync(seed).size, 40);
+  const code = `
+    import { CaptureSource, PacketBatch } from ${
+    JSON.stringify(new URL("../../src/ffi/capture.ts", import.meta.url).pathname)
+  };
+    const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))[1]);
+    const s = CaptureSource.openFile(${JSON.stringify(seed)});
+    const b = new PacketBatch();
+    const before = hwm();
+    const got = [];
+    for (let i = 0; i < 4; i++) {
+      try {
+        got.push(s.nextSync(b));
+      } catch (e) {
+        got.push(e.code + " " + e.message);
+      }
+    }
+    console.log(JSON.stringify({ got, kib: hwm() - before }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const { got, kib } = JSON.parse(text);
+  assertEquals(got, [
+    `${Status.TRUNCATED} ${seed}: truncated capture file: last record at byte 24 has 16 of 67108880 bytes`,
+    -1,
+    -1,
+    -1,
+  ]);
+  // it used to be 128 MiB (the claimed length rounded up to a power of two, zero-filled)
+  assert(kib < 16 * 1024, `the read raised the peak resident size by ${kib} KiB`);
+});

@@ -43,7 +43,7 @@ async function measure(tb: Testbed, tool: string, plugin: string, argv: string[]
 /** Our raw send rate: RAW_PACKETS forged UDP packets, built and sent in batches of 256. */
 const RAW_SCRIPT = `
 import { RawSender } from "${ROOT}src/ffi/raw.ts";
-import { buildPacket } from "${ROOT}src/spider/forgepkt/build.ts";
+import { buildPacket } from "${ROOT}src/wire/build.ts";
 const n = ${RAW_PACKETS};
 const raw = RawSender.open();
 const payload = new Uint8Array(34);

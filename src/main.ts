@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { VERSION } from "./version.ts";
-import { UserError } from "./cli/fail.ts";
+import { UserError } from "./errors.ts";
 import { quickObserveArgs } from "./cli/observe_args.ts";
 
 type Register = (program: Command) => void;

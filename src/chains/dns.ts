@@ -16,7 +16,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { DNS_RESPONSE, dnsMessageKind } from "./dns_wire.ts";
+import { DNS_RESPONSE, dnsMessageKind } from "../wire/dns.ts";
 
 /** Records whether a valid DNS response was seen in the reverse direction. */
 export class DnsChain implements Chain {

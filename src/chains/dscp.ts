@@ -11,7 +11,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_SYN } from "./tcp_options.ts";
+import { TCP_SYN } from "../wire/tcp.ts";
 
 /** Records DSCP marks of the IP header (manual 1.5.3). */
 export class DscpChain implements Chain {

@@ -7,7 +7,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_SYN } from "./tcp_options.ts";
+import { TCP_SYN } from "../wire/tcp.ts";
 
 /** Records ECN marks of the IP header (manual 1.5.4). */
 export class EcnChain implements Chain {

@@ -12,7 +12,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_SYN } from "./tcp_options.ts";
+import { TCP_SYN } from "../wire/tcp.ts";
 
 /** Records the evil bit of IPv4 headers (manual 1.5.5). */
 export class EvilChain implements Chain {

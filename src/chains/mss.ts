@@ -16,7 +16,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_SYN, TcpOptions, TO_MSS } from "./tcp_options.ts";
+import { TCP_SYN, TcpOptions, TO_MSS } from "../wire/tcp.ts";
 
 /** Records the MSS option of SYN segments in each direction. */
 export class MssChain implements Chain {

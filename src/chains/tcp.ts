@@ -11,9 +11,9 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SA, TCP_SYN } from "./tcp_options.ts";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SA, TCP_SYN } from "../wire/tcp.ts";
 
-export * from "./tcp_options.ts";
+export * from "../wire/tcp.ts";
 
 /** Records basic TCP behaviour (manual 1.5.8). */
 export class TcpChain implements Chain {

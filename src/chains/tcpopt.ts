@@ -12,7 +12,7 @@
 
 import type { Chain, FlowRecord } from "../observer/chain.ts";
 import type { PacketView } from "../observer/packet.ts";
-import { TCP_SYN, TcpOptions, TO_SACKOK, TO_TS, TO_WS } from "./tcp_options.ts";
+import { TCP_SYN, TcpOptions, TO_SACKOK, TO_TS, TO_WS } from "../wire/tcp.ts";
 
 /** Records the timestamps, window scale and SACK-permitted options of SYNs. */
 export class TcpOptChain implements Chain {

@@ -29,7 +29,7 @@ import {
   TO_EXPA,
   TO_EXPB,
   TO_FASTOPEN,
-} from "./tcp_options.ts";
+} from "../wire/tcp.ts";
 
 const EXPERIMENTAL = [TO_EXPA, TO_EXPB] as const;
 

@@ -5,10 +5,10 @@
  * addresses and prefixes of `--exclude` lists. The count of each kind dropped goes to stderr.
  */
 import { type Command, InvalidArgumentError } from "commander";
-import { ResultWriter } from "../spider/output.ts";
+import { ResultWriter } from "../io/output.ts";
 import { ExclusionList } from "../targets/exclude.ts";
 import { filterTargets, summary } from "../targets/filter.ts";
-import { UserError } from "./fail.ts";
+import { UserError } from "../errors.ts";
 
 /** Warnings about malformed lines printed before the rest are only counted. */
 const MAX_WARNINGS = 10;

@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { PLUGINS } from "../plugins/registry.ts";
 import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
-import { UserError } from "./fail.ts";
+import { UserError } from "../errors.ts";
 
 function intIn(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -53,7 +53,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
     const m = measure.opts();
     if (plugin.standalone) {
       // a plugin that makes jobs instead of measuring paths: no interface, no observer
-      const { ResultWriter } = await import("../spider/output.ts");
+      const { ResultWriter } = await import("../io/output.ts");
       const out = ResultWriter.open(m.output);
       const input = m.input !== undefined && m.input !== "-" ? await Deno.open(m.input) : undefined;
       try {

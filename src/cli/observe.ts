@@ -4,7 +4,7 @@
  * file, one flow record per line (ndjson) as the original's `json.dumps` writes it.
  */
 import type { Command } from "commander";
-import { UserError } from "./fail.ts";
+import { UserError } from "../errors.ts";
 import { DEFAULT_INTERFACE } from "./observe_args.ts";
 import { chainNames, listedChainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";

@@ -22,7 +22,7 @@
  */
 
 import { libraryMessage, openProjectLibrary } from "./library.ts";
-import { formatIp, parseIpInto } from "../net/ip.ts";
+import { formatIp, parseIpInto } from "../wire/ip.ts";
 
 const SYMBOLS = {
   ps_last_error: { parameters: ["buffer", "u32"], result: "i32" },

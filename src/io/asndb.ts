@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseIpInto } from "../net/ip.ts";
+import { parseIpInto } from "../wire/ip.ts";
 import { readLines } from "./lines.ts";
 
 /** What a lookup finds. */

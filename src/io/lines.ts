@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
 
 /** What a line reader learned about its input's end, filled in as it reads. */
 export interface LineStats {
@@ -140,4 +140,27 @@ export async function* readLines(
     // an early stop (break in the caller) must not leave the file open
     await reader.cancel().catch(() => {});
   }
+}
+
+/** Counts the non-blank lines of a file (for progress totals), reading it in chunks. */
+export async function countLines(path: string): Promise<number> {
+  let count = 0, blank = true;
+  const f = await Deno.open(path);
+  try {
+    const buf = new Uint8Array(1 << 16);
+    while (true) {
+      const n = await f.read(buf);
+      if (n === null) break;
+      for (let i = 0; i < n; i++) {
+        const b = buf[i];
+        if (b === 10) {
+          if (!blank) count++;
+          blank = true;
+        } else if (b !== 13 && b !== 32 && b !== 9) blank = false;
+      }
+    }
+  } finally {
+    f.close();
+  }
+  return blank ? count : count + 1;
 }

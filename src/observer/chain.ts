@@ -28,8 +28,8 @@
  *
  * @example
  * ```ts
- * import type { Chain, FlowRecord } from "../observer/chain.ts";
- * import type { PacketView } from "../observer/packet.ts";
+ * import type { Chain, FlowRecord } from "./chain.ts";
+ * import type { PacketView } from "./packet.ts";
  *
  * export class CountChain implements Chain {
  *   readonly name = "count";

@@ -8,8 +8,9 @@
  * Resolution uses the resolver `--resolver` names, else the system's (/etc/resolv.conf), with
  * up to `-w` domains in flight.
  */
-import { readLines, splitCsvRow } from "../spider/feeder.ts";
-import { canonicalIp, ipVersion } from "../net/ip.ts";
+import { readLines } from "../io/lines.ts";
+import { splitCsvRow } from "../io/csv.ts";
+import { canonicalIp, ipVersion } from "../wire/ip.ts";
 import { VERSION } from "../version.ts";
 import type { Plugin, PluginArgs, StandaloneIO } from "./plugin.ts";
 

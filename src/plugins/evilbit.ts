@@ -14,8 +14,8 @@
  * @module
  */
 
-import { synProbe } from "../spider/forgepkt/probes.ts";
-import { dnsProbe } from "../spider/forgepkt/probes.ts";
+import { synProbe } from "./probes.ts";
+import { dnsProbe } from "./probes.ts";
 import { VERSION } from "../version.ts";
 import { forgeConnectivity } from "./forge_conditions.ts";
 import type { FlowResult, Plugin, PluginArgs } from "./plugin.ts";

@@ -6,7 +6,10 @@
  * options, its model (how the A/B connections are made) and `combineFlows`, which turns the
  * flow records of one job into conditions. The engine (`src/spider/`) knows no plugin by name.
  */
-import type { PacketSpec } from "../spider/forgepkt/build.ts";
+import type { PacketSpec } from "../wire/build.ts";
+
+/** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
+export type Job = Record<string, unknown> & { dip: string; dp?: number };
 
 /** Connection modes the connection helpers provide (the manual's "Connection Modes"). */
 export type ConnectMode = "tcp" | "http" | "https" | "dnsudp" | "dnstcp";
@@ -118,7 +121,7 @@ export interface ForgeModel {
    * probed this way (reported as skipped). Throws (one line) on a job it cannot handle.
    */
   forge(
-    job: Record<string, unknown> & { dip: string; dp?: number },
+    job: Job,
     config: number,
     src: { addr: string; port: number },
   ): PacketSpec | null;

@@ -11,8 +11,8 @@
  * @module
  */
 
-import { dnsProbe } from "../spider/forgepkt/probes.ts";
-import { UDP_OPTIONS_SPEC, UDPOPT_EOL, UDPOPT_NOP } from "../spider/forgepkt/udpopts.ts";
+import { dnsProbe } from "./probes.ts";
+import { UDP_OPTIONS_SPEC, UDPOPT_EOL, UDPOPT_NOP } from "../wire/udp_options.ts";
 import { VERSION } from "../version.ts";
 import { dnsProbeConditions } from "./forge_conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";

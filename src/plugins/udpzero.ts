@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dnsProbe } from "../spider/forgepkt/probes.ts";
+import { dnsProbe } from "./probes.ts";
 import { VERSION } from "../version.ts";
 import { dnsProbeConditions } from "./forge_conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseIpInto } from "../net/ip.ts";
+import { parseIpInto } from "../wire/ip.ts";
 
 /** One open-addressing table of `words`-word keys; the all-zero key is kept aside. */
 class Table {

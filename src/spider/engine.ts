@@ -18,8 +18,10 @@ import {
   type PluginArgs,
   type Setting,
 } from "../plugins/plugin.ts";
-import type { FedJob, Job } from "./feeder.ts";
-import { canonicalIp } from "../net/ip.ts";
+import type { FedJob } from "./feeder.ts";
+import type { Job } from "../plugins/plugin.ts";
+import type { SourceAddresses } from "../host/iface.ts";
+import { canonicalIp } from "../wire/ip.ts";
 import { flowKey, Merger, portlessKey } from "./merger.ts";
 import { type ConnOutcome, flowResult, jobResult } from "./result.ts";
 
@@ -39,12 +41,6 @@ export type Connector = (mode: ConnectMode, job: Job, opts: ConnectOptions) => P
 
 /** Applies one system setting (journalled by the caller's implementation). */
 export type SettingApplier = (setting: Setting) => void;
-
-/** The interface's addresses, as the original's `self.source`. */
-export interface SourceAddresses {
-  v4?: string;
-  v6?: string;
-}
 
 /** Default destination port of each mode when the job has no `dp`. */
 export const DEFAULT_PORT: Record<ConnectMode, number> = {

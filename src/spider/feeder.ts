@@ -7,13 +7,10 @@
  * `dip` it has already queued.
  */
 import { AddrSet } from "./addrset.ts";
-import { ipVersion } from "../net/ip.ts";
+import { ipVersion } from "../wire/ip.ts";
 import { readLines } from "../io/lines.ts";
-
-export { readLines };
-
-/** A measurement job: the input's own fields, kept untouched, plus `dip` (and maybe `dp`). */
-export type Job = Record<string, unknown> & { dip: string; dp?: number };
+import type { Job } from "../plugins/plugin.ts";
+import { splitCsvRow } from "../io/csv.ts";
 
 /** A job with where it came from. */
 export interface FedJob {
@@ -46,24 +43,6 @@ export interface FeederOptions {
 /** Fresh zeroed counters. */
 export function newFeederStats(): FeederStats {
   return { jobs: 0, malformed: 0, duplicates: 0 };
-}
-
-/** Splits one CSV row (RFC 4180 quoting, as Python's csv.reader reads it). */
-export function splitCsvRow(line: string): string[] {
-  const out: string[] = [];
-  let field = "", quoted = false, i = 0;
-  while (i < line.length) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') field += '"', i += 2;
-      else if (c === '"') quoted = false, i++;
-      else field += c, i++;
-    } else if (c === '"' && field === "") quoted = true, i++;
-    else if (c === ",") out.push(field), field = "", i++;
-    else field += c, i++;
-  }
-  out.push(field);
-  return out;
 }
 
 /** The original's CSV shapes: (rank, domain), (dip, dp, domain) of 0.9.x, (dip, dp, domain, rank). */
@@ -141,27 +120,4 @@ export async function* readJobs(
     stats.jobs++;
     yield { job, line };
   }
-}
-
-/** Counts the non-blank lines of a file (for progress totals), reading it in chunks. */
-export async function countLines(path: string): Promise<number> {
-  let count = 0, blank = true;
-  const f = await Deno.open(path);
-  try {
-    const buf = new Uint8Array(1 << 16);
-    while (true) {
-      const n = await f.read(buf);
-      if (n === null) break;
-      for (let i = 0; i < n; i++) {
-        const b = buf[i];
-        if (b === 10) {
-          if (!blank) count++;
-          blank = true;
-        } else if (b !== 13 && b !== 32 && b !== 9) blank = false;
-      }
-    }
-  } finally {
-    f.close();
-  }
-  return blank ? count : count + 1;
 }

@@ -8,13 +8,14 @@
  * connection is gone. A temporary nftables table drops outgoing RSTs from the reserved port
  * range (and the ICMP port-unreachables the kernel would send for UDP replies to those ports);
  * the table is a setting of the run, journalled before it is added and deleted on every exit
- * path (src/spider/journal.ts). The range lies above Linux's default ephemeral range
+ * path (src/host/journal.ts, src/host/firewall.ts). The range lies above Linux's default ephemeral range
  * (32768-60999), so no socket of this or any other program uses it by default.
  *
  * @module
  */
 
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
+import { type FirewallJournal, FORGE_PORTS, forgeFirewall } from "../host/firewall.ts";
 import { RawSender } from "../ffi/raw.ts";
 import { CaptureError } from "../ffi/status.ts";
 import {
@@ -22,13 +23,10 @@ import {
   CONN_OK,
   CONN_SKIPPED,
   type ForgeModel,
+  type Job,
   type Model,
 } from "../plugins/plugin.ts";
-import type { Job } from "./feeder.ts";
-import { buildPacket } from "./forgepkt/build.ts";
-
-/** The source ports forged packets use (inclusive). */
-export const FORGE_PORTS = { first: 61000, last: 65535 } as const;
+import { buildPacket } from "../wire/build.ts";
 
 /** What the engine gets back for one forged packet (as a connection helper's result). */
 export type ForgeResult = Record<string, unknown> & { sip: string; sp: number; spdr_state: number };
@@ -84,53 +82,12 @@ export function forgeSender(model: ForgeModel, sink: PacketSink, ports: PortCycl
   };
 }
 
-/** A temporary nftables table (family inet): its name and the rule set creating it. */
-export interface NftablesTable {
-  table: string;
-  rules: string;
-}
-
-/** Name of the nftables table of this process's forge run. */
-export function forgeTableName(pid = Deno.pid): string {
-  return `pathspider_forge_${pid}`;
-}
-
-/**
- * The nftables setting that keeps the kernel from answering replies to forged packets: RSTs
- * from the reserved ports and ICMP / ICMPv6 port-unreachables quoting a datagram to them are
- * dropped on output. The offsets of the quoted port assume a quoted header without IPv4
- * options, which is what targets send back to us.
- */
-export function forgeFirewall(pid = Deno.pid): NftablesTable {
-  const range = `${FORGE_PORTS.first}-${FORGE_PORTS.last}`;
-  const table = forgeTableName(pid);
-  // ICMP header 8 bytes, quoted IPv4 header 20 (IPv6 40), then the quoted UDP's destination
-  // port at offset 2: bits 240 and 400 of the ICMP message
-  const rules = [
-    `table inet ${table} {`,
-    `  chain output {`,
-    `    type filter hook output priority filter; policy accept;`,
-    `    tcp sport ${range} tcp flags & rst == rst drop`,
-    `    icmp type destination-unreachable icmp code port-unreachable @th,240,16 ${range} drop`,
-    `    icmpv6 type destination-unreachable icmpv6 code port-unreachable @th,400,16 ${range} drop`,
-    `  }`,
-    `}`,
-    "",
-  ].join("\n");
-  return { table, rules };
-}
-
 /** The forge model's resources for one run. */
 export interface ForgeRun {
   /** Sends a job's packet (the engine's `forge` option). */
   send: ForgeSender;
   /** Sends what is queued and closes the raw sockets. */
   close(): void;
-}
-
-/** Where a forge run keeps its firewall table: the run's settings journal. */
-export interface FirewallJournal {
-  addNftables(table: string, rules: string): void;
 }
 
 /**

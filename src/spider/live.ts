@@ -2,13 +2,13 @@
  * The real components of a measurement: the live capture feeding the observer in this process,
  * and the connection helpers on one socket reactor.
  */
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
 import { makeChains } from "../chains/registry.ts";
 import { CaptureError, CaptureSource, PacketBatch, Status } from "../ffi/capture.ts";
 import { Reactor } from "../ffi/sockets.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import { Observer } from "../observer/observer.ts";
-import { CONNECT_HELPERS } from "./connect/mod.ts";
+import { CONNECT_HELPERS } from "../connect/mod.ts";
 import type { Connector } from "./engine.ts";
 import type { LiveObservation, MeasureDeps } from "./run.ts";
 
@@ -128,7 +128,7 @@ export function observeLive(
   };
 }
 
-/** Connections through the helpers of `src/spider/connect/`, all on one reactor. */
+/** Connections through the helpers of `src/connect/`, all on one reactor. */
 export function helperConnector(reactor: Reactor): Connector {
   return (mode, job, opts) =>
     CONNECT_HELPERS[mode].run({

@@ -11,7 +11,7 @@
  * ever drops a connection.
  */
 import type { FlowRecord } from "../observer/chain.ts";
-import { canonicalIp } from "../net/ip.ts";
+import { canonicalIp } from "../wire/ip.ts";
 
 /**
  * The 5-tuple of a flow or connection, as a map key. The addresses must be in canonical text

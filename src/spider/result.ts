@@ -5,7 +5,7 @@
  */
 import type { FlowRecord } from "../observer/chain.ts";
 import type { FlowResult } from "../plugins/plugin.ts";
-import type { Job } from "./feeder.ts";
+import type { Job } from "../plugins/plugin.ts";
 
 /**
  * Wall-clock time as the original writes it (Python's `str(datetime.utcnow())`):

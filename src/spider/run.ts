@@ -3,17 +3,18 @@
  * journal recovery, the live observation, the engine, signals, progress and the summary line.
  * Settings changed by the plugin are restored on every path out of here.
  */
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine } from "./engine.ts";
-import { countLines, newFeederStats, readJobs } from "./feeder.ts";
+import { newFeederStats, readJobs } from "./feeder.ts";
+import { countLines } from "../io/lines.ts";
 import { type ForgeRun, startForge } from "./forge.ts";
-import { checkInterfaceUp, sourceAddresses } from "./iface.ts";
-import { recoverStaleJournals, SettingsJournal } from "./journal.ts";
+import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
+import { recoverStaleJournals, SettingsJournal } from "../host/journal.ts";
 import { ringMiB } from "./ring.ts";
 import { Merger } from "./merger.ts";
-import { ResultWriter } from "./output.ts";
+import { ResultWriter } from "../io/output.ts";
 import { startProgress } from "./progress.ts";
 
 /** A running live observation feeding flows to a callback. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ipVersion } from "../net/ip.ts";
+import { ipVersion } from "../wire/ip.ts";
 
 /** An address: family and value. */
 export interface Address {

@@ -10,10 +10,10 @@
  */
 
 import { Reactor } from "../../src/ffi/sockets.ts";
-import { CONNECT_HELPERS } from "../../src/spider/connect/mod.ts";
-import type { ConnResult, HelperOptions } from "../../src/spider/connect/mod.ts";
+import { CONNECT_HELPERS } from "../../src/connect/mod.ts";
+import type { ConnResult, HelperOptions } from "../../src/connect/mod.ts";
 import type { ConnectMode } from "../../src/plugins/plugin.ts";
-import type { Job } from "../../src/spider/feeder.ts";
+import type { Job } from "../../src/plugins/plugin.ts";
 
 interface Call {
   mode: ConnectMode;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { cleanupStale, netnsUnavailable, type Target, Testbed } from "./lib/testbed.ts";
 import { readPackets, Tcpdump } from "./lib/tcpdump.ts";
 import { run } from "./lib/netns.ts";
-import type { ConnResult, HelperOptions } from "../../src/spider/connect/mod.ts";
+import type { ConnResult, HelperOptions } from "../../src/connect/mod.ts";
 import type { ConnectMode } from "../../src/plugins/plugin.ts";
 
 const PREFIX = "psh5";

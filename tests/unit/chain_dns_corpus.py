@@ -5,7 +5,7 @@ The original's DNS chain accepts a payload when ldns' ldns_wire2pkt() returns OK
 response when QR is set). This script asks the real libldns.so.3 of the system (Debian 12: ldns
 1.8.3, the library python3-libtrace's pldns uses) about a corpus of messages: DNS payloads taken
 from the sample captures, crafted edge cases, and seeded random mutations of both. The Deno test
-chain_dns_test.ts checks that src/chains/dns_wire.ts classifies every message the same way.
+chain_dns_test.ts checks that src/wire/dns.ts classifies every message the same way.
 
     /usr/bin/python3 tests/unit/chain_dns_corpus.py
 """
@@ -30,7 +30,7 @@ ldns.ldns_pkt_free.argtypes = [ctypes.c_void_p]
 
 
 def oracle(msg):
-    """0 rejected, 1 query, 2 response: as src/chains/dns_wire.ts dnsMessageKind."""
+    """0 rejected, 1 query, 2 response: as src/wire/dns.ts dnsMessageKind."""
     pkt = ctypes.c_void_p()
     status = ldns.ldns_wire2pkt(ctypes.byref(pkt), msg, len(msg))
     if status != 0:

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
 import { runChains } from "./chain_run.ts";
-import { DNS_INVALID, DNS_QUERY, DNS_RESPONSE, dnsMessageKind } from "../../src/chains/dns_wire.ts";
+import { DNS_INVALID, DNS_QUERY, DNS_RESPONSE, dnsMessageKind } from "../../src/wire/dns.ts";
 
 const A = "198.18.0.1", B = "198.18.0.2";
 const { SYN, ACK, PSH } = c.F;

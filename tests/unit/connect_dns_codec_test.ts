@@ -7,7 +7,7 @@ import {
   QTYPE_A,
   QTYPE_AAAA,
   tcpFrameLength,
-} from "../../src/spider/connect/dns_codec.ts";
+} from "../../src/wire/dns.ts";
 
 /** A response to `query` with the given flags and one A answer (compressed name). */
 function response(query: Uint8Array, flags: number, answers = 1): Uint8Array {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Reactor } from "../../src/ffi/sockets.ts";
-import { CONNECT_HELPERS } from "../../src/spider/connect/mod.ts";
-import { jobQuery } from "../../src/spider/connect/dns_udp.ts";
-import { QTYPE_A, QTYPE_AAAA } from "../../src/spider/connect/dns_codec.ts";
+import { CONNECT_HELPERS } from "../../src/connect/mod.ts";
+import { jobQuery } from "../../src/connect/dns_udp.ts";
+import { QTYPE_A, QTYPE_AAAA } from "../../src/wire/dns.ts";
 
 Deno.test("DNS helpers ask for AAAA for an IPv6 target and A for an IPv4 one", () => {
   const qtype = (dip: string) => {

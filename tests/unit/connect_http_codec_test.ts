@@ -7,7 +7,7 @@ import {
   hostHeader,
   parseHead,
   USER_AGENT,
-} from "../../src/spider/connect/http_codec.ts";
+} from "../../src/wire/http1.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

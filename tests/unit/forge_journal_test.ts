@@ -10,8 +10,8 @@ import {
   procSysctl,
   recoverStaleJournals,
   SettingsJournal,
-} from "../../src/spider/journal.ts";
-import { forgeFirewall } from "../../src/spider/forge.ts";
+} from "../../src/host/journal.ts";
+import { forgeFirewall } from "../../src/host/firewall.ts";
 
 function fakeNft(journalDir: string) {
   const tables = new Set<string>();

@@ -13,10 +13,10 @@ import {
   TCP_CWR,
   TCP_ECE,
   TCP_SYN,
-} from "../../src/spider/forgepkt/build.ts";
-import { finish, sum16 } from "../../src/spider/forgepkt/checksum.ts";
-import { surplusAreaValid, udpOptionsArea } from "../../src/spider/forgepkt/udpopts.ts";
-import { ipv6Bytes } from "../../src/spider/forgepkt/addr.ts";
+} from "../../src/wire/build.ts";
+import { finish, sum16 } from "../../src/wire/checksum.ts";
+import { surplusAreaValid, udpOptionsArea } from "../../src/wire/udp_options.ts";
+import { ipv6Bytes } from "../../src/wire/ip_bytes.ts";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");

@@ -1,7 +1,8 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { udpzeroPlugin } from "../../src/plugins/udpzero.ts";
 import type { ForgeModel } from "../../src/plugins/plugin.ts";
-import { forgeFirewall, forgeSender, PortCycle } from "../../src/spider/forge.ts";
+import { forgeSender, PortCycle } from "../../src/spider/forge.ts";
+import { forgeFirewall } from "../../src/host/firewall.ts";
 
 const args = { connect: "dnsudp" as const, timeout: 5 };
 

@@ -1,10 +1,10 @@
 /**
- * The address scanner of src/net/ip.ts against independent references: the WHATWG URL
+ * The address scanner of src/wire/ip.ts against independent references: the WHATWG URL
  * parser for IPv6 (its host serialiser is RFC 5952 text) and a strict dotted-quad expression for
  * IPv4, on hand-picked spellings and on random ones.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { canonicalIp, formatIp, ipVersion, parseIpInto } from "../../src/net/ip.ts";
+import { canonicalIp, formatIp, ipVersion, parseIpInto } from "../../src/wire/ip.ts";
 
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

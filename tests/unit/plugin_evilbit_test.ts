@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { evilbitPlugin } from "../../src/plugins/evilbit.ts";
 import type { FlowResult, ForgeModel, PluginArgs } from "../../src/plugins/plugin.ts";
-import { buildPacket } from "../../src/spider/forgepkt/build.ts";
+import { buildPacket } from "../../src/wire/build.ts";
 
 const tcp: PluginArgs = { connect: "tcp", timeout: 5 };
 const dns: PluginArgs = { connect: "dnsudp", timeout: 5 };

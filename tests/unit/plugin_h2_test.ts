@@ -46,7 +46,7 @@ import {
   buildH2cUpgradeRequest,
   clientPreface,
   serverPreface,
-} from "../../src/spider/connect/h2_codec.ts";
+} from "../../src/wire/http2.ts";
 
 Deno.test("the h2c upgrade request names Upgrade and HTTP2-Settings in Connection (RFC 7540 §3.2)", () => {
   const text = new TextDecoder().decode(buildH2cUpgradeRequest("www.example.test"));

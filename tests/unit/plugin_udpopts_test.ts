@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { udpoptsPlugin } from "../../src/plugins/udpopts.ts";
 import type { FlowResult, ForgeModel, PluginArgs } from "../../src/plugins/plugin.ts";
-import { buildPacket } from "../../src/spider/forgepkt/build.ts";
-import { surplusAreaValid } from "../../src/spider/forgepkt/udpopts.ts";
+import { buildPacket } from "../../src/wire/build.ts";
+import { surplusAreaValid } from "../../src/wire/udp_options.ts";
 
 const args: PluginArgs = { connect: "dnsudp", timeout: 5 };
 const f = (config: number, valid: boolean): FlowResult => ({

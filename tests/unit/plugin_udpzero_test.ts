@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { udpzeroPlugin } from "../../src/plugins/udpzero.ts";
 import type { FlowResult, ForgeModel, PluginArgs } from "../../src/plugins/plugin.ts";
-import { buildPacket } from "../../src/spider/forgepkt/build.ts";
+import { buildPacket } from "../../src/wire/build.ts";
 
 const args: PluginArgs = { connect: "dnsudp", timeout: 5 };
 const f = (config: number, valid: boolean, observed = true): FlowResult => ({

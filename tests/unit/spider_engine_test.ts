@@ -4,7 +4,8 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { type ConnectOptions, Engine, type EngineOptions } from "../../src/spider/engine.ts";
-import { type FedJob, type Job, readJobs } from "../../src/spider/feeder.ts";
+import { type FedJob, readJobs } from "../../src/spider/feeder.ts";
+import type { Job } from "../../src/plugins/plugin.ts";
 import { Merger } from "../../src/spider/merger.ts";
 import { ecnPlugin } from "../../src/plugins/ecn.ts";
 import { dscpPlugin } from "../../src/plugins/dscp.ts";

@@ -1,5 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { countLines, newFeederStats, readJobs, splitCsvRow } from "../../src/spider/feeder.ts";
+import { newFeederStats, readJobs } from "../../src/spider/feeder.ts";
+import { countLines } from "../../src/io/lines.ts";
+import { splitCsvRow } from "../../src/io/csv.ts";
 
 const ORIGINAL_DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
 

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { procSysctl, recoverStaleJournals, SettingsJournal } from "../../src/spider/journal.ts";
+import { procSysctl, recoverStaleJournals, SettingsJournal } from "../../src/host/journal.ts";
 
 /** A fake /proc/sys tree in a temporary directory, with tcp_ecn=2 and tcp_ecn_fallback=1. */
 async function fakeSys() {
@@ -40,7 +40,7 @@ Deno.test("the journal records the old value before the change and restores it",
 Deno.test("a journal left by a killed run is restored by the next one, which says so", async () => {
   const s = await fakeSys();
   try {
-    const journalUrl = new URL("../../src/spider/journal.ts", import.meta.url).href;
+    const journalUrl = new URL("../../src/host/journal.ts", import.meta.url).href;
     const code = `
       import { procSysctl, SettingsJournal } from "${journalUrl}";
       const j = SettingsJournal.open(${JSON.stringify(s.journals)}, procSysctl(${

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { flowKey, Merger, portlessKey } from "../../src/spider/merger.ts";
-import { canonicalIp } from "../../src/net/ip.ts";
+import { canonicalIp } from "../../src/wire/ip.ts";
 import type { FlowRecord } from "../../src/observer/chain.ts";
 
 /** The merger's callback as a promise, for the tests. */

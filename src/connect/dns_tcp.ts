@@ -5,8 +5,8 @@
  * @module
  */
 
-import { SocketError } from "../../ffi/sockets.ts";
-import { frameTcp, parseResponse, tcpFrameLength } from "./dns_codec.ts";
+import { SocketError } from "../ffi/sockets.ts";
+import { frameTcp, parseResponse, tcpFrameLength } from "../wire/dns.ts";
 import { jobQuery } from "./dns_udp.ts";
 import {
   failState,

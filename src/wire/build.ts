@@ -11,9 +11,9 @@
  * @module
  */
 
-import { ipv4Bytes, ipv6Bytes } from "./addr.ts";
+import { ipv4Bytes, ipv6Bytes } from "./ip_bytes.ts";
 import { finish, pseudoSum, sum16 } from "./checksum.ts";
-import { udpOptionsArea } from "./udpopts.ts";
+import { udpOptionsArea } from "./udp_options.ts";
 
 /** IP protocol numbers. */
 export const PROTO_TCP = 6;

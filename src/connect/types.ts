@@ -9,11 +9,10 @@
  * @module
  */
 
-import type { Reactor } from "../../ffi/sockets.ts";
-import type { ConnectionOptions } from "../../plugins/plugin.ts";
-import type { Job } from "../feeder.ts";
+import type { Reactor } from "../ffi/sockets.ts";
+import type { ConnectionOptions, Job } from "../plugins/plugin.ts";
 
-export { CONN_FAILED, CONN_OK, CONN_SKIPPED, CONN_TIMEOUT } from "../../plugins/plugin.ts";
+export { CONN_FAILED, CONN_OK, CONN_SKIPPED, CONN_TIMEOUT } from "../plugins/plugin.ts";
 
 /** Socket options a helper applies to its connection (beyond the plugins' `tos`). */
 export interface HelperOptions extends ConnectionOptions {

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ConnectMode } from "../../plugins/plugin.ts";
+import type { ConnectMode } from "../plugins/plugin.ts";
 import { dnsTcpHelper } from "./dns_tcp.ts";
 import { dnsUdpHelper } from "./dns_udp.ts";
 import { httpHelper } from "./http.ts";

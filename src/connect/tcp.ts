@@ -5,8 +5,8 @@
  * @module
  */
 
-import { SocketError } from "../../ffi/sockets.ts";
-import { buildGetRequest, hostHeader } from "./http_codec.ts";
+import { SocketError } from "../ffi/sockets.ts";
+import { buildGetRequest, hostHeader } from "../wire/http1.ts";
 import { failState, jobPort, openConnection, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { SocketError } from "../../ffi/sockets.ts";
-import { acceptsH2c, buildH2cUpgradeRequest } from "./h2_codec.ts";
+import { SocketError } from "../ffi/sockets.ts";
+import { acceptsH2c, buildH2cUpgradeRequest } from "../wire/http2.ts";
 import {
   buildGetRequest,
   CHUNKED,
@@ -18,8 +18,8 @@ import {
   MAX_HEAD_BYTES,
   MAX_RESPONSE_BYTES,
   parseHead,
-} from "./http_codec.ts";
-import type { Socket } from "../../ffi/sockets.ts";
+} from "../wire/http1.ts";
+import type { Socket } from "../ffi/sockets.ts";
 import { failState, jobPort, openConnection, remaining, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,

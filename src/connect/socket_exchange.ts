@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConnectResult, Socket } from "../../ffi/sockets.ts";
+import type { ConnectResult, Socket } from "../ffi/sockets.ts";
 import { CONN_FAILED, CONN_TIMEOUT, type ConnResult, type HelperCall } from "./types.ts";
 
 /** The job's destination port, or `fallback`; null if the job's `dp` is not a valid port. */

@@ -10,9 +10,9 @@
  */
 
 import * as tls from "node:tls";
-import { ipVersion } from "../../net/ip.ts";
-import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "./http_codec.ts";
-import { clientPreface, serverPreface } from "./h2_codec.ts";
+import { ipVersion } from "../wire/ip.ts";
+import { buildGetRequest, headEnd, hostHeader, MAX_HEAD_BYTES, parseHead } from "../wire/http1.ts";
+import { clientPreface, serverPreface } from "../wire/http2.ts";
 import { jobPort } from "./socket_exchange.ts";
 import {
   CONN_FAILED,

@@ -2,8 +2,13 @@
  * The measuring interface: whether it exists and is up, and its addresses (the original's
  * `self.source`: the first IPv4 address, the first IPv6 address that is not link-local).
  */
-import { UserError } from "../cli/fail.ts";
-import type { SourceAddresses } from "./engine.ts";
+import { UserError } from "../errors.ts";
+
+/** The interface's addresses, as the original's `self.source`. */
+export interface SourceAddresses {
+  v4?: string;
+  v6?: string;
+}
 
 /** Throws a one-line UserError unless `iface` exists and is up. */
 export function checkInterfaceUp(iface: string): void {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { USER_AGENT } from "./http_codec.ts";
+import { USER_AGENT } from "./http1.ts";
 
 /** The client connection preface (RFC 7540 §3.5), without the SETTINGS frame that follows it. */
 export const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { SocketError } from "../../ffi/sockets.ts";
-import { buildQuery, parseResponse, QTYPE_A, QTYPE_AAAA } from "./dns_codec.ts";
+import { SocketError } from "../ffi/sockets.ts";
+import { buildQuery, parseResponse, QTYPE_A, QTYPE_AAAA } from "../wire/dns.ts";
 import { failState, jobPort, openConnection, remaining, result } from "./socket_exchange.ts";
 import {
   CONN_FAILED,

@@ -5,11 +5,9 @@
  * @module
  */
 
-import { buildQuery, QTYPE_A } from "../connect/dns_codec.ts";
-import { type IpSpec, type PacketSpec, TCP_SYN, type UdpSpec } from "./build.ts";
-
-/** The fields of a job a probe reads. */
-export type ProbeJob = Record<string, unknown> & { dip: string; dp?: number };
+import { buildQuery, QTYPE_A } from "../wire/dns.ts";
+import type { Job } from "./plugin.ts";
+import { type IpSpec, type PacketSpec, TCP_SYN, type UdpSpec } from "../wire/build.ts";
 
 function random16(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0];
@@ -20,13 +18,13 @@ function random32(): number {
 }
 
 /** IP fields of a probe from `src` to the job's target; a random IPv4 id (never 0). */
-export function probeIp(job: ProbeJob, src: string, extra: Partial<IpSpec> = {}): IpSpec {
+export function probeIp(job: Job, src: string, extra: Partial<IpSpec> = {}): IpSpec {
   return { src, dst: job.dip, id: random16() || 1, ...extra };
 }
 
 /** A TCP SYN to the job's port, random sequence number, no options, window 8192. */
 export function synProbe(
-  job: ProbeJob,
+  job: Job,
   src: { addr: string; port: number },
   ip: Partial<IpSpec> = {},
 ): PacketSpec {
@@ -41,7 +39,7 @@ export function synProbe(
  * when the job has no domain to ask for. `udp` adds UDP fields (zero checksum, options).
  */
 export function dnsProbe(
-  job: ProbeJob,
+  job: Job,
   src: { addr: string; port: number },
   ip: Partial<IpSpec> = {},
   udp: Partial<UdpSpec> = {},

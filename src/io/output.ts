@@ -3,7 +3,7 @@
  * turn of the event loop are written together; `flushSync` empties the buffer at once (used
  * right before a forced exit so that no finished result is lost).
  */
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
 
 /** A line-oriented sink over a file or stdout. */
 export class ResultWriter {

@@ -35,3 +35,12 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/**
+ * The error to report: the first one thrown. When clean-up (a `using` declaration's disposal)
+ * throws too, the runtime wraps both in a SuppressedError whose `suppressed` is the earlier one.
+ */
+export function firstError(e: unknown): unknown {
+  while (e instanceof SuppressedError) e = e.suppressed;
+  return e;
+}

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { VERSION } from "./version.ts";
-import { UserError } from "./errors.ts";
+import { firstError, UserError } from "./errors.ts";
 import { quickObserveArgs } from "./cli/observe_args.ts";
 
 type Register = (program: Command) => void;
@@ -57,7 +57,8 @@ async function run(argv: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   try {
     return await run(argv);
-  } catch (e) {
+  } catch (thrown) {
+    const e = firstError(thrown);
     if (isCommanderError(e)) {
       // help and version "errors" are normal exits; commander already printed the message
       return e.exitCode;
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const msg = e instanceof Error ? e.message : String(e);
     console.error(`pathspider: internal error: ${msg}`);
-    if (Deno.env.get("PATHSPIDER_DEBUG")) console.error(e);
+    if (Deno.env.get("PATHSPIDER_DEBUG")) console.error(thrown);
     return 70;
   }
 }

@@ -6,7 +6,7 @@
 import { UserError } from "../errors.ts";
 
 /** A line-oriented sink over a file or stdout. */
-export class ResultWriter {
+export class ResultWriter implements Disposable {
   #buf: string[] = [];
   #scheduled = false;
   #enc = new TextEncoder();
@@ -70,5 +70,10 @@ export class ResultWriter {
     } finally {
       if (this.file !== Deno.stdout) (this.file as Deno.FsFile).close();
     }
+  }
+
+  /** Same as `close`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }

@@ -83,7 +83,7 @@ export function forgeSender(model: ForgeModel, sink: PacketSink, ports: PortCycl
 }
 
 /** The forge model's resources for one run. */
-export interface ForgeRun {
+export interface ForgeRun extends Disposable {
   /** Sends a job's packet (the engine's `forge` option). */
   send: ForgeSender;
   /** Sends what is queued and closes the raw sockets. */
@@ -117,5 +117,6 @@ export function startForge(model: Model, journal: FirewallJournal): ForgeRun | u
   return {
     send: forgeSender(model, (p) => raw.queue(p), new PortCycle()),
     close: () => raw.close(),
+    [Symbol.dispose]: () => raw.close(),
   };
 }

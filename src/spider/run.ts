@@ -3,13 +3,14 @@
  * journal recovery, the live observation, the engine, signals, progress and the summary line.
  * Settings changed by the plugin are restored on every path out of here.
  */
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
-import { type Connector, Engine } from "./engine.ts";
-import { newFeederStats, readJobs } from "./feeder.ts";
+import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
+import { type FedJob, type FeederStats, newFeederStats, readJobs } from "./feeder.ts";
 import { countLines } from "../io/lines.ts";
-import { type ForgeRun, startForge } from "./forge.ts";
+import { startForge } from "./forge.ts";
+import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
 import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
 import { recoverStaleJournals, SettingsJournal } from "../host/journal.ts";
 import { ringMiB } from "./ring.ts";
@@ -68,87 +69,105 @@ export interface MeasureDeps {
   opensAtCall?: (mode: ConnectMode) => boolean;
 }
 
-/** Exit status after SIGINT / SIGTERM (128 + signal number). */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+/** Jobs for the engine, and what is known of their number. */
+export interface JobSource extends AsyncDisposable {
+  /** The jobs, read as the workers ask for them. */
+  jobs: AsyncIterator<FedJob>;
+  /** How many jobs there are, when known before reading them (progress); undefined: unknown. */
+  total(): number | undefined;
+}
+
+/** Where a run's results go. */
+export interface ResultSink extends Disposable {
+  /** Queues one result; throws once the sink has failed. */
+  write(result: Record<string, unknown>): void;
+  /** Writes everything queued, now (before a forced exit). */
+  flushSync(): void;
+}
+
+/** What a run did, for its summary. */
+export interface RunOutcome {
+  engine: EngineStats;
+  feeder: FeederStats;
+  /** Packets the kernel dropped before the observer saw them. */
+  drops: number;
+  /** The signal that stopped the run, if one did. */
+  signal: StopSignal | undefined;
+}
+
+/**
+ * The parts of a run a caller may replace (all optional; the defaults are `measure`'s): the
+ * campaign worker brings its own jobs and result sink, the scheduler its own summary.
+ */
+export interface RunHooks {
+  /** The job source (default: `--input` or stdin through the feeder, counting into `stats`). */
+  jobs?: (stats: FeederStats) => JobSource | Promise<JobSource>;
+  /** The result sink (default: `--output` or stdout). */
+  sink?: () => ResultSink;
+  /** Prints the end of the run and gives the exit status (default: {@link summarise}). */
+  summary?: (outcome: RunOutcome, say: (line: string) => void) => number;
+  /** Extra engine options (a per-result hook belongs there, beside `write`). */
+  engine?: Partial<EngineOptions>;
+}
 
 /** Runs a measurement; resolves to the process exit status. */
 export async function runMeasure(
   o: MeasureOptions,
   makeDeps: () => MeasureDeps | Promise<MeasureDeps>,
+  hooks: RunHooks = {},
 ): Promise<number> {
   const say = (line: string) => console.error(line);
   checkInterfaceUp(o.iface);
+  const outcome = await measure(o, makeDeps, hooks, say);
+  return (hooks.summary ?? summarise)(outcome, say);
+}
+
+/**
+ * The run itself. Each resource is released once, by its `using` declaration, in the reverse of
+ * the order it was taken: progress, raw sockets, then the settings (first among what can fail),
+ * the input, the output, the capture, the helpers' sockets, and the signal handlers last.
+ */
+async function measure(
+  o: MeasureOptions,
+  makeDeps: () => MeasureDeps | Promise<MeasureDeps>,
+  hooks: RunHooks,
+  say: (line: string) => void,
+): Promise<RunOutcome> {
+  // before any setting changes (recovery below restores some)
+  using signals = StopSignals.install(say);
   recoverStaleJournals(say);
   const deps = await makeDeps();
+  using _deps = { [Symbol.dispose]: () => deps.close?.() };
 
-  const source = sourceAddresses(o.iface);
   const merger = new Merger({ flowTtlMs: 60_000 });
   const chains = ["basic", ...o.plugin.chains.filter((c) => c !== "basic")];
   const timeouts = observerTimeouts(o.args.timeout);
-  let observation: LiveObservation;
-  try {
-    observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
-      ringMiB: ringMiB(o.workers),
-    });
-  } catch (e) {
-    deps.close?.();
-    throw e;
-  }
-
-  const journal = SettingsJournal.open();
-  const restore = () => {
-    for (const p of journal.restore()) say(`pathspider: ${p}`);
-  };
-  const apply = (s: Setting) => {
-    try {
-      journal.set(s.key, s.value);
-    } catch (e) {
-      throw new UserError(`cannot set ${s.key}=${s.value}: ${(e as Error).message}`);
-    }
-  };
-
-  let out: ResultWriter;
-  let input: Deno.FsFile | undefined;
-  let opening = o.output;
-  try {
-    out = ResultWriter.open(o.output);
-    opening = o.input;
-    input = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
-  } catch (e) {
-    await observation.stop();
-    deps.close?.();
-    throw new UserError(`cannot open ${opening}: ${(e as Error).message}`);
-  }
-  // the forge model's raw sockets and firewall table (journalled), or nothing
-  let forge: ForgeRun | undefined;
-  try {
-    forge = startForge(o.plugin.model(o.args), journal);
-  } catch (e) {
-    restore();
-    out.close();
-    input?.close();
-    await observation.stop();
-    deps.close?.();
-    throw e;
-  }
-  const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
-  const feederStats = newFeederStats();
-  const jobs = readJobs(input?.readable ?? Deno.stdin.readable, {
-    csv: o.csvInput,
-    stats: feederStats,
+  const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
+    ringMiB: ringMiB(o.workers),
   });
+  await using _observation = { [Symbol.asyncDispose]: () => observation.stop() };
+
+  using out = (hooks.sink ?? (() => openOutput(o.output)))();
+  using _flushAtExit = signals.lastAction(() => out.flushSync());
+  const feederStats = newFeederStats();
+  await using input = await (hooks.jobs ?? ((s) => openJobs(o, s)))(feederStats);
+
+  using settings = new RunSettings(SettingsJournal.open(), say);
+  using _restoreAtExit = signals.lastAction(() => settings.restore());
+  // the forge model's raw sockets and firewall table (journalled), or nothing
+  using forge = startForge(o.plugin.model(o.args), settings.journal);
 
   const engine = new Engine({
     plugin: o.plugin,
     args: o.args,
     workers: o.workers,
     outputFlows: o.outputFlows,
-    jobs,
+    jobs: input.jobs,
     write: (r) => out.write(r),
     connect: deps.connect,
     forge: forge?.send,
-    apply,
-    source,
+    apply: (s) => settings.apply(s),
+    source: sourceAddresses(o.iface),
     merger,
     flowWaitMs: flowWaitMs(timeouts),
     // every packet of the connections (the helpers saw their last one) is in the capture ring
@@ -161,77 +180,112 @@ export async function runMeasure(
     },
     observing: true,
     opensAtCall: deps.opensAtCall?.(o.args.connect) ?? false,
+    ...hooks.engine,
   });
+  signals.inFlight = () => engine.inFlight;
+  signals.onStop(() => engine.stop());
 
-  let signalled: keyof typeof SIGNAL_EXIT | undefined;
-  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
-    if (signalled === undefined) {
-      signalled = sig;
-      say(
-        `\npathspider: ${sig}: taking no more jobs; finishing ${engine.inFlight} in flight ` +
-          `(again to stop at once)`,
-      );
-      engine.stop();
-      return;
-    }
-    // second signal: restore settings, write what is finished, go
-    restore();
-    try {
-      out.flushSync();
-    } catch { /* the output is gone: nothing more to save */ }
-    say(`pathspider: ${sig} again: stopped at once, ${engine.inFlight} jobs in flight dropped`);
-    Deno.exit(SIGNAL_EXIT[signalled]);
+  using _progress = {
+    [Symbol.dispose]: startProgress({
+      done: () => engine.stats.measured + feederStats.malformed + feederStats.duplicates,
+      written: () => engine.stats.results,
+      total: () => input.total(),
+      failures: () => engine.stats.failedConnections,
+    }, !o.quiet && Deno.stderr.isTerminal()),
   };
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-  // last resorts: an uncaught error or an exit from elsewhere still restores the settings
-  for (const ev of ["error", "unhandledrejection", "unload"]) {
-    globalThis.addEventListener(ev, restore);
-  }
 
-  const stopProgress = startProgress({
-    done: () => engine.stats.measured + feederStats.malformed + feederStats.duplicates,
-    written: () => engine.stats.results,
-    total: () => total,
-    failures: () => engine.stats.failedConnections,
-  }, !o.quiet && Deno.stderr.isTerminal());
+  await engine.run();
+  return {
+    engine: engine.stats,
+    feeder: feederStats,
+    get drops() {
+      return observation.drops();
+    },
+    get signal() {
+      return signals.signal;
+    },
+  };
+}
 
-  let outError: unknown;
-  try {
-    await engine.run();
-  } finally {
-    stopProgress();
-    forge?.close();
-    // settings first: nothing that can fail below may keep them from being restored
-    restore();
-    try {
-      out.close();
-    } catch (e) {
-      outError = e;
-    }
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-    for (const ev of ["error", "unhandledrejection", "unload"]) {
-      globalThis.removeEventListener(ev, restore);
-    }
-    // not awaited: after a signal a read of a quiet stdin may still be pending, and return()
-    // would wait for it
-    jobs.return(undefined).catch(() => {});
-    try {
-      input?.close();
-    } catch { /* the stream closed it at its end */ }
-    await observation.stop();
-    deps.close?.();
-  }
-  if (outError !== undefined) throw outError;
-  const s = engine.stats;
+/** The summary line of a run; the exit status (128 + the signal's number after a signal). */
+export function summarise(r: RunOutcome, say: (line: string) => void): number {
+  const s = r.engine, f = r.feeder;
   say(
     `pathspider: ${s.taken} jobs, ${s.results} results, ` +
-      `${feederStats.malformed + feederStats.duplicates} skipped lines ` +
-      `(${feederStats.malformed} malformed, ${feederStats.duplicates} duplicate targets), ` +
-      `${s.unobserved} unobserved flows, ${observation.drops()} kernel drops` +
-      (signalled ? `; stopped by ${signalled}` : ""),
+      `${f.malformed + f.duplicates} skipped lines ` +
+      `(${f.malformed} malformed, ${f.duplicates} duplicate targets), ` +
+      `${s.unobserved} unobserved flows, ${r.drops} kernel drops` +
+      (r.signal ? `; stopped by ${r.signal}` : ""),
   );
-  return signalled ? SIGNAL_EXIT[signalled] : 0;
+  return r.signal ? signalExit(r.signal) : EXIT.OK;
+}
+
+/** `--output` (or stdout) as a result sink; a UserError if it cannot be opened. */
+function openOutput(path: string | undefined): ResultSink {
+  try {
+    return ResultWriter.open(path);
+  } catch (e) {
+    throw new UserError(`cannot open ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** `--input` (or stdin) through the feeder. */
+async function openJobs(o: MeasureOptions, stats: FeederStats): Promise<JobSource> {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
+  } catch (e) {
+    throw new UserError(`cannot open ${o.input}: ${(e as Error).message}`);
+  }
+  const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
+  const jobs = readJobs(file?.readable ?? Deno.stdin.readable, { csv: o.csvInput, stats });
+  return {
+    jobs,
+    total: () => total,
+    [Symbol.asyncDispose]() {
+      // not awaited: after a signal a read of a quiet stdin may still be pending, and return()
+      // would wait for it
+      jobs.return(undefined).catch(() => {});
+      try {
+        file?.close();
+      } catch { /* the stream closed it at its end */ }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The settings this run changes, through its journal: restored when disposed, and by the last
+ * resorts (an uncaught error, an exit from elsewhere) before that.
+ */
+class RunSettings implements Disposable {
+  static readonly #LAST_RESORTS = ["error", "unhandledrejection", "unload"];
+  readonly #restore = () => this.restore();
+
+  constructor(readonly journal: SettingsJournal, private readonly say: (line: string) => void) {
+    for (const ev of RunSettings.#LAST_RESORTS) globalThis.addEventListener(ev, this.#restore);
+  }
+
+  /** Changes one setting (journalled first); a UserError if the system refuses it. */
+  apply(s: Setting): void {
+    try {
+      this.journal.set(s.key, s.value);
+    } catch (e) {
+      throw new UserError(`cannot set ${s.key}=${s.value}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Puts back what was changed; problems are one line each. Idempotent. */
+  restore(): void {
+    for (const p of this.journal.restore()) this.say(`pathspider: ${p}`);
+  }
+
+  [Symbol.dispose](): void {
+    this.restore();
+    for (const ev of RunSettings.#LAST_RESORTS) {
+      globalThis.removeEventListener(ev, this.#restore);
+    }
+  }
 }
 
 /**

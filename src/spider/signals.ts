@@ -1,0 +1,93 @@
+/**
+ * How a run reacts to SIGINT, SIGTERM and SIGHUP (an SSH session that drops): the first stops
+ * taking jobs and lets the jobs in flight finish (the run then ends within the connection timeout
+ * plus the observer's expiry); a second exits at once, after the synchronous last actions each
+ * resource registered (restore the settings, write the finished results). Installed before the
+ * run changes any setting, removed last.
+ *
+ * @module
+ */
+import { EXIT } from "../errors.ts";
+
+/** The signals that end a run. */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** One of {@link STOP_SIGNALS}. */
+export type StopSignal = typeof STOP_SIGNALS[number];
+
+const SIGNAL_NUMBER: Record<StopSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** The exit status after `sig` (128 + its number, as a shell reports it). */
+export function signalExit(sig: StopSignal): number {
+  return EXIT.SIGNAL_BASE + SIGNAL_NUMBER[sig];
+}
+
+/** The signal handlers of one run. Dispose to remove them. */
+export class StopSignals implements Disposable {
+  /** The first signal received, if any. */
+  signal: StopSignal | undefined;
+  /** Jobs in flight, for the messages (set once the engine exists). */
+  inFlight: () => number = () => 0;
+  #onStop = new Set<(sig: StopSignal) => void>();
+  #lastActions: (() => void)[] = [];
+  #handlers: [StopSignal, () => void][];
+
+  private constructor(private readonly say: (line: string) => void) {
+    this.#handlers = STOP_SIGNALS.map((s) => [s, () => this.#received(s)]);
+    for (const [s, h] of this.#handlers) Deno.addSignalListener(s, h);
+  }
+
+  /** Installs the handlers; `say` prints one line on stderr. */
+  static install(say: (line: string) => void): StopSignals {
+    return new StopSignals(say);
+  }
+
+  /** Calls `fn` on the first signal (at once if it already came). */
+  onStop(fn: (sig: StopSignal) => void): void {
+    if (this.signal !== undefined) fn(this.signal);
+    else this.#onStop.add(fn);
+  }
+
+  /**
+   * Registers a synchronous action to run before a forced exit (second signal), e.g. restoring
+   * settings or writing what is finished. Actions run last registered first, as disposal does;
+   * disposing the returned object unregisters it.
+   */
+  lastAction(fn: () => void): Disposable {
+    this.#lastActions.push(fn);
+    return {
+      [Symbol.dispose]: () => {
+        const i = this.#lastActions.lastIndexOf(fn);
+        if (i >= 0) this.#lastActions.splice(i, 1);
+      },
+    };
+  }
+
+  #received(sig: StopSignal): void {
+    if (this.signal === undefined) {
+      this.signal = sig;
+      this.say(
+        `\npathspider: ${sig}: taking no more jobs; finishing ${this.inFlight()} in flight ` +
+          `(again to stop at once)`,
+      );
+      for (const fn of this.#onStop) fn(sig);
+      this.#onStop.clear();
+      return;
+    }
+    for (const fn of [...this.#lastActions].reverse()) {
+      try {
+        fn();
+      } catch { /* the next action must still run: nothing more can be done about this one */ }
+    }
+    this.say(
+      `pathspider: ${sig} again: stopped at once, ${this.inFlight()} jobs in flight dropped`,
+    );
+    Deno.exit(signalExit(this.signal));
+  }
+
+  /** Removes the handlers. */
+  [Symbol.dispose](): void {
+    for (const [s, h] of this.#handlers) Deno.removeSignalListener(s, h);
+    this.#handlers = [];
+  }
+}

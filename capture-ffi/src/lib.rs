@@ -7,7 +7,7 @@
 //! - `handles`: handle ids into object tables.
 //! - `batch`: the packet batch record format shared with TypeScript.
 //! - `capture`: the exported capture functions (live and file behind one handle type).
-//! - `live`: AF_PACKET capture (TPACKET ring, BPF filter, kernel drop counters).
+//! - `live`: AF_PACKET capture (TPACKET ring, kernel drop counters); `bpf`: its kernel filter.
 //! - `chunks`, `reader`, `pcapfile`, `pcapng`: reading pcap / pcapng files; `readahead`: their
 //!   reading on a thread of its own, ahead of the caller.
 //! - `pcapwrite`: writing pcap files from batches.
@@ -15,6 +15,7 @@
 //! - `raw`: raw IPv4/IPv6 send of forged packets (the forge model).
 
 pub mod batch;
+pub mod bpf;
 pub mod capture;
 pub mod chunks;
 pub mod error;

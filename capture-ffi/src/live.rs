@@ -30,9 +30,6 @@ const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
 const LINKTYPE_ETHERNET: u16 = 1;
 /// `TPACKET_ALIGN(sizeof(struct tpacket3_hdr))`: where the `sockaddr_ll` follows the header.
 const TPACKET3_HDRLEN: usize = 48;
-/// `SKF_AD_OFF + SKF_AD_PROTOCOL`: BPF load of `skb->protocol` (host order), whatever the link
-/// header looks like, so one filter serves Ethernet, loopback and raw-IP (TUN) devices.
-const SKF_AD_PROTOCOL: u32 = 0xffff_f000;
 
 /// Each ring block is 128 KiB: a power-of-two number of pages, larger than any packet (65535
 /// bytes of snap length plus headers). A block is handed over when full or after
@@ -78,28 +75,6 @@ pub fn linktype_for_arphrd(hatype: u16) -> Option<u16> {
         | libc::ARPHRD_SIT
         | libc::ARPHRD_PPP => Some(101),
         _ => None,
-    }
-}
-
-/// The classic BPF program: keep `snaplen` bytes of every packet, or of IPv4/IPv6 packets only.
-fn filter_program(filter: &str, snaplen: u32) -> Result<Vec<libc::sock_filter>> {
-    let ins = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-    const LDH_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
-    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
-    match filter {
-        "" => Ok(vec![ins(RET_K, 0, 0, snaplen)]),
-        "ip" => Ok(vec![
-            ins(LDH_ABS, 0, 0, SKF_AD_PROTOCOL),
-            ins(JEQ_K, 2, 0, libc::ETH_P_IP as u32),
-            ins(JEQ_K, 1, 0, libc::ETH_P_IPV6 as u32),
-            ins(RET_K, 0, 0, 0),
-            ins(RET_K, 0, 0, snaplen),
-        ]),
-        f => Err(Error::new(
-            INVALID_ARGUMENT,
-            format!("unsupported capture filter {f:?} (use \"ip\" or \"\")"),
-        )),
     }
 }
 
@@ -221,7 +196,7 @@ impl Drop for LiveCapture {
 
 impl LiveCapture {
     /// Opens a capture on `iface`: `snaplen` 0 = 65535, `ring_mib` 0 = 32 (1 to 4096), `filter`
-    /// "" or "ip".
+    /// a spec of [`crate::bpf`] ("", "ip", or ports, protocols and ICMP errors to keep).
     pub fn open(iface: &str, snaplen: u32, ring_mib: u32, filter: &str) -> Result<Self> {
         let snaplen = if snaplen == 0 {
             65535
@@ -233,7 +208,7 @@ impl LiveCapture {
         } else {
             ring_mib.min(4096)
         } as usize;
-        let program = filter_program(filter, snaplen)?;
+        let spec = crate::bpf::parse(filter)?;
 
         let Some(info) = pnet_datalink::interfaces()
             .into_iter()
@@ -300,7 +275,13 @@ impl LiveCapture {
             ));
         };
 
+        // where the IP header starts: after the Ethernet header, or at once on a raw-IP device
+        let link = if linktype == LINKTYPE_ETHERNET { 14 } else { 0 };
+        let program = crate::bpf::program(&spec, link, snaplen)?;
+
         setsockopt(fd, SOL_PACKET, PACKET_VERSION, &TPACKET_V3).map_err(|_| fail("TPACKET_V3"))?;
+        // Attached before bind: the socket (protocol 0) receives nothing until bind, so no packet
+        // queued before the filter can reach the ring, and nothing needs draining.
         let prog = libc::sock_fprog {
             len: program.len() as u16,
             filter: program.as_ptr() as *mut _,
@@ -556,16 +537,6 @@ mod tests {
         assert_eq!(linktype_for_arphrd(libc::ARPHRD_LOOPBACK), Some(1));
         assert_eq!(linktype_for_arphrd(libc::ARPHRD_NONE), Some(101));
         assert_eq!(linktype_for_arphrd(libc::ARPHRD_IEEE80211_RADIOTAP), None);
-    }
-
-    #[test]
-    fn filters_are_all_ip_or_rejected() {
-        assert_eq!(filter_program("", 100).unwrap().len(), 1);
-        assert_eq!(filter_program("ip", 100).unwrap()[4].k, 100);
-        assert_eq!(
-            filter_program("tcp", 100).unwrap_err().code,
-            INVALID_ARGUMENT
-        );
     }
 
     #[test]

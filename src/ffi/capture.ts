@@ -75,8 +75,60 @@ export interface LiveOptions {
   snaplen?: number;
   /** Size of the kernel ring in MiB (default 32). */
   ringMiB?: number;
-  /** "ip": IPv4 and IPv6 only (in the kernel); "" (default): everything. */
-  filter?: "ip" | "";
+  /**
+   * The kernel filter: "" (default) everything; "ip" IPv4 and IPv6 only; or a spec that keeps
+   * only a run's own traffic, made by `runFilter` (see docs/architecture.md).
+   */
+  filter?: string;
+}
+
+/** What a measurement run's live capture keeps (`runFilter`). */
+export interface RunFilter {
+  /**
+   * Ports and inclusive ranges `[low, high]`: a TCP or UDP packet passes when its source or its
+   * destination port is one of them (so both directions of a connection to port 80 from any
+   * ephemeral port). Empty: every port. At most 48 items.
+   */
+  ports: readonly (number | readonly [number, number])[];
+  /** The transport protocols kept (default both). */
+  protocols?: readonly ("tcp" | "udp")[];
+  /** Keep ICMP and ICMPv6 error messages (unreachable, too big, time exceeded, parameter problem). Default true. */
+  icmpErrors?: boolean;
+}
+
+function checkPort(p: number): number {
+  if (!Number.isInteger(p) || p < 0 || p > 65535) {
+    throw new CaptureError(Status.INVALID_ARGUMENT, `capture filter: bad port ${p}`);
+  }
+  return p;
+}
+
+/**
+ * The filter spec of `LiveOptions.filter` for a run: e.g. `runFilter({ ports: [80, 443, 53,
+ * [61000, 65535]] })` is `"tcp,udp;ports=80,443,53,61000-65535;icmp-errors"`. Beyond the ports,
+ * the kernel also passes IPv4 fragments past the first (they carry no ports) and IPv6 packets
+ * whose first next header is an extension header (it cannot look past it).
+ */
+export function runFilter(f: RunFilter): string {
+  const protocols = f.protocols ?? ["tcp", "udp"];
+  if (protocols.length === 0 && (f.icmpErrors === false || f.ports.length > 0)) {
+    throw new CaptureError(
+      Status.INVALID_ARGUMENT,
+      "capture filter: ports need a protocol, and a filter without protocols keeps ICMP errors",
+    );
+  }
+  const parts: string[] = [];
+  if (protocols.length > 0) parts.push([...new Set(protocols)].join(","));
+  if (f.ports.length > 0) {
+    parts.push(
+      "ports=" +
+        f.ports.map((p) =>
+          typeof p === "number" ? String(checkPort(p)) : `${checkPort(p[0])}-${checkPort(p[1])}`
+        ).join(","),
+    );
+  }
+  if (f.icmpErrors ?? true) parts.push("icmp-errors");
+  return parts.join(";");
 }
 
 /** Packet counters of a source. */

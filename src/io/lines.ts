@@ -142,15 +142,25 @@ export async function* readLines(
   }
 }
 
-/** Counts the non-blank lines of a file (for progress totals), reading it in chunks. */
+/**
+ * Counts the non-blank lines of a file (for progress totals), reading it in chunks; a gzip file
+ * is counted after decompression.
+ */
 export async function countLines(path: string): Promise<number> {
   let count = 0, blank = true;
   const f = await Deno.open(path);
   try {
     const buf = new Uint8Array(1 << 16);
+    let first = true;
     while (true) {
       const n = await f.read(buf);
       if (n === null) break;
+      if (first && n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+        f.close();
+        for await (const line of readLines(path)) if (line.trim() !== "") count++;
+        return count;
+      }
+      first = false;
       for (let i = 0; i < n; i++) {
         const b = buf[i];
         if (b === 10) {
@@ -160,7 +170,9 @@ export async function countLines(path: string): Promise<number> {
       }
     }
   } finally {
-    f.close();
+    try {
+      f.close();
+    } catch { /* closed before counting a gzip file */ }
   }
   return blank ? count : count + 1;
 }

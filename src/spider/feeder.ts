@@ -8,7 +8,7 @@
  */
 import { AddrSet } from "./addrset.ts";
 import { ipVersion } from "../wire/ip.ts";
-import { readLines } from "../io/lines.ts";
+import { countLines, openInput, readLines } from "../io/lines.ts";
 import type { Job } from "../plugins/plugin.ts";
 import { splitCsvRow } from "../io/csv.ts";
 
@@ -120,4 +120,40 @@ export async function* readJobs(
     stats.jobs++;
     yield { job, line };
   }
+}
+
+/** Jobs for the engine, and what is known of their number. */
+export interface JobSource extends AsyncDisposable {
+  /** The jobs, read as the workers ask for them. */
+  jobs: AsyncIterator<FedJob>;
+  /** How many lines the input holds, once known (progress); undefined: not known (yet). */
+  total(): number | undefined;
+}
+
+/**
+ * Jobs from `path` (a file, a FIFO, `<(zcat ...)`; undefined or `-`: standard input), plain or
+ * gzip. Only a regular file is counted for the progress total, in the background: reading a
+ * stream to count it would consume the very lines the run must measure.
+ */
+export async function openJobs(
+  path: string | undefined,
+  opts: FeederOptions = {},
+): Promise<JobSource> {
+  const stream = await openInput(path ?? "-");
+  let total: number | undefined;
+  if (path !== undefined && path !== "-" && Deno.statSync(path).isFile) {
+    countLines(path).then((n) => total = n, () => {});
+  }
+  const jobs = readJobs(stream, opts);
+  return {
+    jobs,
+    total: () => total,
+    [Symbol.asyncDispose]() {
+      // not awaited: after a signal a read of a quiet stdin may still be pending, and return()
+      // would wait for it (the reader's cancel closes the file)
+      jobs.return(undefined).catch(() => {});
+      stream.cancel().catch(() => {});
+      return Promise.resolve();
+    },
+  };
 }

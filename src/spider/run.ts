@@ -7,8 +7,7 @@ import { EXIT, UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
-import { type FedJob, type FeederStats, newFeederStats, readJobs } from "./feeder.ts";
-import { countLines } from "../io/lines.ts";
+import { type FeederStats, type JobSource, newFeederStats, openJobs } from "./feeder.ts";
 import { startForge } from "./forge.ts";
 import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
 import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
@@ -67,14 +66,6 @@ export interface MeasureDeps {
   close?: () => void;
   /** Whether `connect` opens a connection of this mode within its call (see EngineOptions). */
   opensAtCall?: (mode: ConnectMode) => boolean;
-}
-
-/** Jobs for the engine, and what is known of their number. */
-export interface JobSource extends AsyncDisposable {
-  /** The jobs, read as the workers ask for them. */
-  jobs: AsyncIterator<FedJob>;
-  /** How many jobs there are, when known before reading them (progress); undefined: unknown. */
-  total(): number | undefined;
 }
 
 /** Where a run's results go. */
@@ -150,7 +141,8 @@ async function measure(
   using out = (hooks.sink ?? (() => openOutput(o.output)))();
   using _flushAtExit = signals.lastAction(() => out.flushSync());
   const feederStats = newFeederStats();
-  await using input = await (hooks.jobs ?? ((s) => openJobs(o, s)))(feederStats);
+  await using input = await (hooks.jobs ??
+    ((stats) => openJobs(o.input, { csv: o.csvInput, stats })))(feederStats);
 
   using settings = new RunSettings(SettingsJournal.open(), say);
   using _restoreAtExit = signals.lastAction(() => settings.restore());
@@ -227,31 +219,6 @@ function openOutput(path: string | undefined): ResultSink {
   } catch (e) {
     throw new UserError(`cannot open ${path}: ${(e as Error).message}`);
   }
-}
-
-/** `--input` (or stdin) through the feeder. */
-async function openJobs(o: MeasureOptions, stats: FeederStats): Promise<JobSource> {
-  let file: Deno.FsFile | undefined;
-  try {
-    file = o.input !== undefined && o.input !== "-" ? await Deno.open(o.input) : undefined;
-  } catch (e) {
-    throw new UserError(`cannot open ${o.input}: ${(e as Error).message}`);
-  }
-  const total = o.input !== undefined && o.input !== "-" ? await countLines(o.input) : undefined;
-  const jobs = readJobs(file?.readable ?? Deno.stdin.readable, { csv: o.csvInput, stats });
-  return {
-    jobs,
-    total: () => total,
-    [Symbol.asyncDispose]() {
-      // not awaited: after a signal a read of a quiet stdin may still be pending, and return()
-      // would wait for it
-      jobs.return(undefined).catch(() => {});
-      try {
-        file?.close();
-      } catch { /* the stream closed it at its end */ }
-      return Promise.resolve();
-    },
-  };
 }
 
 /**

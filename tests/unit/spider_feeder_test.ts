@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { newFeederStats, readJobs } from "../../src/spider/feeder.ts";
+import { newFeederStats, openJobs, readJobs } from "../../src/spider/feeder.ts";
 import { countLines } from "../../src/io/lines.ts";
 import { splitCsvRow } from "../../src/io/csv.ts";
 
@@ -135,5 +135,48 @@ Deno.test("countLines counts non-blank lines, with or without a final newline", 
   assertEquals(await countLines(f), 3);
   await Deno.writeTextFile(f, "a\nb\n");
   assertEquals(await countLines(f), 2);
+  await Deno.remove(f);
+});
+
+Deno.test("countLines counts a gzip file's lines after decompression", async () => {
+  const f = await Deno.makeTempFile();
+  const gz = new Blob(["a\nb\n\nc\n"]).stream().pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(f, gz);
+  assertEquals(await countLines(f), 3);
+  await Deno.remove(f);
+});
+
+const JOBS = ['{"dip":"198.18.0.1"}', '{"dip":"198.18.0.2"}', '{"dip":"198.18.0.3"}'];
+
+Deno.test("openJobs reads every job of a FIFO, and its total is unknown", async () => {
+  const dir = await Deno.makeTempDir();
+  const fifo = `${dir}/jobs`;
+  new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+  // the writer opens when the reader does (a FIFO's open waits for the other end)
+  const writer = Deno.writeTextFile(fifo, JOBS.join("\n") + "\n");
+  await using src = await openJobs(fifo, { warn: () => {} });
+  const got: string[] = [];
+  for (let r = await src.jobs.next(); !r.done; r = await src.jobs.next()) got.push(r.value.job.dip);
+  await writer;
+  assertEquals(got, ["198.18.0.1", "198.18.0.2", "198.18.0.3"]);
+  assertEquals(src.total(), undefined);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("openJobs reads a gzip file and counts its jobs for the progress total", async () => {
+  const f = await Deno.makeTempFile();
+  const gz = new Blob([JOBS.join("\n") + "\n"]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  await Deno.writeFile(f, gz);
+  await using src = await openJobs(f, { warn: () => {} });
+  let n = 0;
+  for (let r = await src.jobs.next(); !r.done; r = await src.jobs.next()) n++;
+  assertEquals(n, 3);
+  // counted in the background, from a second reader of the file
+  for (let i = 0; i < 100 && src.total() === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assertEquals(src.total(), 3);
   await Deno.remove(f);
 });

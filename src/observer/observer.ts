@@ -18,6 +18,7 @@
  * @module
  */
 
+import { TCP_RST } from "../wire/tcp.ts";
 import type { Chain, FlowRecord } from "./chain.ts";
 import {
   type NewFlowDispatch,
@@ -261,7 +262,7 @@ export class Observer {
       if (pkt.tcpOff >= 0) keep = this.tcpHooks(rec, pkt, rev);
       else if (pkt.udpOff >= 0) keep = this.udpHooks(rec, pkt, rev);
     }
-    if (rev && this.resetIsFinal && pkt.tcpOff >= 0 && (pkt.tcpFlags & 4) !== 0) {
+    if (rev && this.resetIsFinal && pkt.tcpOff >= 0 && (pkt.tcpFlags & TCP_RST) !== 0) {
       // reset by the responder: final, emitted now (see ObserverOptions.resetIsFinal)
       this.emitEntry(e);
     } else if (!keep) this.complete(e);

@@ -4,7 +4,7 @@
  * of the original's iptables mangle rule, so no system setting changes and no barrier is needed.
  */
 import { VERSION } from "../version.ts";
-import { connectivity } from "./ecn.ts";
+import { connectivity } from "./conditions.ts";
 import type { FlowResult, Plugin, PluginArgs } from "./plugin.ts";
 
 /** The manual's usage text says 46 (EF); the original's code defaults to 48. */

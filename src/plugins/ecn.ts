@@ -4,20 +4,9 @@
  * tool runs in.
  */
 import { VERSION } from "../version.ts";
-import { CONN_OK, type FlowResult, type Plugin } from "./plugin.ts";
-
-const TCP_SYN = 0x02, TCP_ACK = 0x10, TCP_ECE = 0x40, TCP_CWR = 0x80;
-const TCP_SAE = TCP_SYN | TCP_ACK | TCP_ECE;
-const TCP_SAEC = TCP_SAE | TCP_CWR;
-
-/** `ecn.connectivity.*` from the two connection states (the same rule serves dscp). */
-export function connectivity(base: number, test: number): string {
-  const a = base === CONN_OK, b = test === CONN_OK;
-  if (a && b) return "works";
-  if (a) return "broken";
-  if (b) return "transient";
-  return "offline";
-}
+import { connectivity } from "./conditions.ts";
+import type { FlowResult, Plugin } from "./plugin.ts";
+import { TCP_SAE, TCP_SAEC } from "../wire/tcp.ts";
 
 /** The `ecn` plugin. */
 export const ecnPlugin: Plugin = {

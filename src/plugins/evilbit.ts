@@ -17,10 +17,9 @@
 import { synProbe } from "./probes.ts";
 import { dnsProbe } from "./probes.ts";
 import { VERSION } from "../version.ts";
-import { forgeConnectivity } from "./forge_conditions.ts";
+import { connectivityOf } from "./conditions.ts";
+import { TCP_SA } from "../wire/tcp.ts";
 import type { FlowResult, Plugin, PluginArgs } from "./plugin.ts";
-
-const TCP_SA = 0x12;
 
 /** The `evilbit` plugin. */
 export const evilbitPlugin: Plugin = {
@@ -62,7 +61,7 @@ export const evilbitPlugin: Plugin = {
         typeof f.tcp_synflags_rev === "number" && (f.tcp_synflags_rev & TCP_SA) === TCP_SA;
       markKey = "evilbit_syn_rev";
     }
-    const conn = forgeConnectivity(ok(base), ok(test));
+    const conn = connectivityOf(ok(base), ok(test));
     const conditions = [`evilbit.connectivity.${conn}`];
     if (conn === "works") conditions.push(`evilbit.mark.${test[markKey] ? "seen" : "not_seen"}`);
     return conditions;

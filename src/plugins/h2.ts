@@ -6,7 +6,7 @@
  * did TLS (docs/differences.md).
  */
 import { VERSION } from "../version.ts";
-import { connectivity } from "./ecn.ts";
+import { connectivity } from "./conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The `h2` plugin. */

@@ -7,7 +7,8 @@
 
 import { buildQuery, QTYPE_A } from "../wire/dns.ts";
 import type { Job } from "./plugin.ts";
-import { type IpSpec, type PacketSpec, TCP_SYN, type UdpSpec } from "../wire/build.ts";
+import type { IpSpec, PacketSpec, UdpSpec } from "../wire/build.ts";
+import { TCP_SYN } from "../wire/tcp.ts";
 
 function random16(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0];

@@ -8,7 +8,7 @@
  * only window scaling and one with only SACK on, so that a failure can be blamed on one option.
  */
 import { VERSION } from "../version.ts";
-import { connectivity } from "./ecn.ts";
+import { connectivity } from "./conditions.ts";
 import type { FlowResult, Plugin, Setting } from "./plugin.ts";
 
 const TS = "net.ipv4.tcp_timestamps", WS = "net.ipv4.tcp_window_scaling";

@@ -11,7 +11,7 @@
  * namespace pathspider runs in: the plugin sets it for the run (journalled and restored).
  */
 import { VERSION } from "../version.ts";
-import { connectivity } from "./ecn.ts";
+import { connectivity } from "./conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The sysctl that enables fast open; bit 0 = client side. */

@@ -14,7 +14,7 @@
 import { dnsProbe } from "./probes.ts";
 import { UDP_OPTIONS_SPEC, UDPOPT_EOL, UDPOPT_NOP } from "../wire/udp_options.ts";
 import { VERSION } from "../version.ts";
-import { dnsProbeConditions } from "./forge_conditions.ts";
+import { dnsProbeConditions } from "./conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The options after the OCS in the experiment's surplus area. */

@@ -13,7 +13,7 @@
 
 import { dnsProbe } from "./probes.ts";
 import { VERSION } from "../version.ts";
-import { dnsProbeConditions } from "./forge_conditions.ts";
+import { dnsProbeConditions } from "./conditions.ts";
 import type { FlowResult, Plugin } from "./plugin.ts";
 
 /** The `udpzero` plugin. */

@@ -20,21 +20,6 @@ export const PROTO_TCP = 6;
 /** IP protocol number of UDP. */
 export const PROTO_UDP = 17;
 
-/** TCP flag bits. */
-export const TCP_FIN = 0x01;
-/** SYN. */
-export const TCP_SYN = 0x02;
-/** RST. */
-export const TCP_RST = 0x04;
-/** PSH. */
-export const TCP_PSH = 0x08;
-/** ACK. */
-export const TCP_ACK = 0x10;
-/** ECE. */
-export const TCP_ECE = 0x40;
-/** CWR. */
-export const TCP_CWR = 0x80;
-
 /** The IPv4 reserved flag (RFC 3514's "evil bit"), in the flags/fragment-offset word. */
 export const IPV4_EVIL = 0x8000;
 /** The IPv4 don't-fragment flag, in the flags/fragment-offset word. */

@@ -6,14 +6,8 @@
  * RFC 9868 §8-9.
  */
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import {
-  buildPacket,
-  IPV4_DF,
-  type PacketSpec,
-  TCP_CWR,
-  TCP_ECE,
-  TCP_SYN,
-} from "../../src/wire/build.ts";
+import { buildPacket, IPV4_DF, type PacketSpec } from "../../src/wire/build.ts";
+import { TCP_CWR, TCP_ECE, TCP_SYN } from "../../src/wire/tcp.ts";
 import { finish, sum16 } from "../../src/wire/checksum.ts";
 import { surplusAreaValid, udpOptionsArea } from "../../src/wire/udp_options.ts";
 import { ipv6Bytes } from "../../src/wire/ip_bytes.ts";

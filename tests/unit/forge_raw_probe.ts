@@ -7,7 +7,8 @@
  */
 import { CaptureError, CaptureSource, PacketBatch } from "../../src/ffi/capture.ts";
 import { RawSender } from "../../src/ffi/raw.ts";
-import { buildPacket, TCP_SYN } from "../../src/wire/build.ts";
+import { buildPacket } from "../../src/wire/build.ts";
+import { TCP_SYN } from "../../src/wire/tcp.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 const payload = new TextEncoder().encode("pathspider forge test");

@@ -11,6 +11,7 @@ import { Observer } from "../observer/observer.ts";
 import { NdjsonWriter } from "../observer/pyjson.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { PcapWriter as PcapWriterType } from "../ffi/capture.ts";
+import { BATCH_BYTES, CapturePump } from "../observer/pump.ts";
 
 /** Options of an observe run (as parsed by commander). */
 export interface ObserveOptions {
@@ -66,12 +67,6 @@ class ByteSink {
   }
 }
 
-/** Batch size, live or from a file: a thousand packets or more per call into the library. */
-const BATCH_BYTES = 1 << 20;
-
-/** Batches read after Ctrl-C on a live capture, at most: what the kernel still holds. */
-const DRAIN_BATCHES = 64;
-
 function listChains(): void {
   // the original's wording and layout
   console.log("The following chains are available:\n");
@@ -96,7 +91,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
   if (src.iface !== undefined) checkInterface(src.iface);
 
   // the native library loads only now, so that --help and --list-chains work without it
-  const { CaptureSource, CaptureError, PacketBatch, PcapWriter, Status } = await import(
+  const { CaptureSource, CaptureError, PcapWriter } = await import(
     "../ffi/capture.ts"
   );
   let source;
@@ -113,9 +108,11 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
 
   let outFile: Deno.FsFile | undefined;
   let writer: PcapWriterType | undefined;
-  let stop = false;
+  let pump: CapturePump | undefined;
+  let signalled = false;
   const onSignal = () => {
-    stop = true;
+    signalled = true;
+    pump?.stop();
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -140,59 +137,25 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     const observer = new Observer(makeChains(chainArgs), {
       emit: (rec: FlowRecord) => out.write(rec, observer.floatFields),
     });
-    // A file is read ahead by the library on a thread of its own, which lends its batches:
-    // taking a ready one here costs microseconds and copies nothing. Every 250 ms, and whenever
-    // no batch came within 20 ms, the take is awaited instead: the event loop turns meanwhile, and
-    // that is when SIGINT/SIGTERM arrive. (Not more often: an await costs 1-7 ms on a busy 2-core
-    // machine.) A live capture awaits up to 200 ms per call.
-    const liveBatch = source.live ? new PacketBatch(BATCH_BYTES) : null;
-    let lastTurn = performance.now();
+    // a closed output pipe ends the run at once, without draining
+    const flushOut = () => {
+      out.flush();
+      if (sink.broken) pump!.stop(false);
+    };
+    pump = new CapturePump(source, observer, {
+      beforePush: writer ? (b) => writer!.write(b) : undefined,
+      // live: what is complete goes out at once; nothing came for a while: likewise
+      afterPush: source.live ? flushOut : undefined,
+      onEmpty: flushOut,
+      warn: (m) => opts.quiet || console.error(`pathspider: warning: ${m}`),
+    });
+    if (signalled) pump.stop();
     // a capture error ends the input; the flows seen so far are still written, then it is reported
     let failure: Error | undefined;
-    // After Ctrl-C a live capture is still read, without waiting, until the kernel holds nothing
-    // more (the loop may have stopped between two reads), at most DRAIN_BATCHES batches
-    let drained = 0;
-    try {
-      while (!sink.broken) {
-        if (stop && (liveBatch === null || drained++ === DRAIN_BATCHES)) break;
-        let n: number;
-        let batch: InstanceType<typeof PacketBatch>;
-        try {
-          if (liveBatch !== null) {
-            batch = liveBatch;
-            n = await source.next(batch, stop ? 0 : 200);
-          } else {
-            // a batch not ready yet is waited for here first (a wake-up from the library's
-            // thread is fast; one through the event loop costs milliseconds), up to 20 ms
-            n = performance.now() - lastTurn < 250 ? source.take(20, BATCH_BYTES) : 0;
-            if (n === 0) {
-              n = await source.takeAsync(200, BATCH_BYTES);
-              lastTurn = performance.now();
-            }
-            batch = source.taken;
-          }
-        } catch (e) {
-          if (e instanceof CaptureError && e.code === Status.TRUNCATED) {
-            if (!opts.quiet) console.error(`pathspider: warning: ${e.message}`);
-            continue;
-          }
-          throw e;
-        }
-        if (n < 0) break;
-        if (n === 0) {
-          if (stop) break;
-          // nothing came for a while: what is complete goes out now, not with the next packets
-          out.flush();
-          continue;
-        }
-        writer?.write(batch);
-        observer.push(batch);
-        if (source.live) out.flush();
-      }
-    } catch (e) {
+    await pump.run().catch((e) => {
       if (!(e instanceof CaptureError)) throw e;
       failure = e;
-    }
+    });
     observer.flush();
     out.flush();
     if (failure !== undefined) throw new UserError(failure.message);

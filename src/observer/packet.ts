@@ -79,7 +79,7 @@ export class PacketView {
   // ---- TCP (valid when `tcpOff >= 0`) ----
   /** Offset of the TCP header when the packet carries a complete fixed TCP header, else -1. */
   tcpOff = -1;
-  /** TCP flags byte (CWR..FIN). */
+  /** TCP flags, all nine bits (AE, CWR..FIN), as the original's `tcp.flags`. */
   tcpFlags = 0;
   /** TCP header length in bytes (data offset × 4), as written in the header. */
   tcpHdrLen = 0;

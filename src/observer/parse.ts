@@ -316,7 +316,8 @@ function parseTransport(pkt: PacketView, buf: Uint8Array, proto: number, end: nu
   if (proto === PROTO_TCP) {
     if (avail < 20) return PARSE_OK_MALFORMED;
     pkt.tcpOff = l4;
-    pkt.tcpFlags = buf[l4 + 13];
+    // nine bits: AE (RFC 9768, the former NS) is the low bit of the data-offset byte
+    pkt.tcpFlags = ((buf[l4 + 12] & 1) << 8) | buf[l4 + 13];
     const hl = (buf[l4 + 12] >> 4) << 2;
     pkt.tcpHdrLen = hl;
     if (hl > avail) {

@@ -12,6 +12,11 @@
 
 import type { PacketView } from "../observer/packet.ts";
 
+/**
+ * TCP flag AE (Accurate ECN, RFC 9768; RFC 3540's NS before it): bit 8 of the flags, the low bit
+ * of the data-offset byte. The flags fields carry all nine bits, as the original's do.
+ */
+export const TCP_AE = 0x100;
 /** TCP flag CWR. */
 export const TCP_CWR = 0x80;
 /** TCP flag ECE. */

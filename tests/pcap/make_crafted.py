@@ -19,13 +19,15 @@ C6 = bytes.fromhex("fd000000000000000000000000000001")
 S6 = bytes.fromhex("fd000000000000000000000000000002")
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+ECE, CWR, AE = 0x40, 0x80, 0x100
 
 
 def tcp(sport, dport, flags, seq=1000, ack=0, options=b"", payload=b""):
+    """flags: all nine bits; AE (0x100, RFC 9768) is the low bit of the data-offset byte."""
     options += b"\x00" * (-len(options) % 4)
     doff = (20 + len(options)) // 4
-    return struct.pack(">HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags, 65535, 0, 0) + \
-        options + payload
+    return struct.pack(">HHIIBBHHH", sport, dport, seq, ack, doff << 4 | flags >> 8, flags & 0xFF,
+                       65535, 0, 0) + options + payload
 
 
 def udp(sport, dport, payload):
@@ -256,6 +258,18 @@ def observer_corners():
         (0.04, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5001, ack=1011, payload=b"b" * 10), 0x03)),
         (0.05, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5011, ack=1011, payload=b"c" * 10), 0x01)),
         (0.06, ecn(C4, S4, tcp(40000, 80, RST, seq=1011), 0x00))])
+    # AccECN (RFC 9768): the SYN sets AE+CWR+ECE (450); the SYN-ACK's AE/CWR/ECE say which ECN
+    # codepoint the SYN arrived with (AE alone: ECT(0)); the flags must keep all nine bits
+    for v6, name in ((False, "tcp_ae_flags.pcap"), (True, "tcp_ae_flags_v6.pcap")):
+        ip = (lambda s, d, l4: ip6(s, d, 6, l4)) if v6 else (lambda s, d, l4: ip4(s, d, 6, l4))
+        c, s = (C6, S6) if v6 else (C4, S4)
+        write(name, [
+            (0, ip(c, s, tcp(40000, 80, AE | CWR | ECE | SYN, options=MSS1460))),
+            (0.01, ip(s, c, tcp(80, 40000, AE | SYN | ACK, seq=5000, ack=1001, options=MSS1460))),
+            (0.02, ip(c, s, tcp(40000, 80, AE | ACK, seq=1001, ack=5001))),
+            (0.03, ip(c, s, tcp(40000, 80, AE | FIN | ACK, seq=1001, ack=5001))),
+            (0.04, ip(s, c, tcp(80, 40000, FIN | ACK, seq=5001, ack=1002))),
+            (0.05, ip(c, s, tcp(40000, 80, ACK, seq=1002, ack=5002)))])
 
 
 def random_mix(n=3000, seed=7, name="mix_random.pcap"):

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { formatIpNtop } from "../wire/ip.ts";
+
 /** IP protocol numbers used by the observer and chains. */
 export const PROTO_ICMP = 1;
 /** IP protocol number of TCP. */
@@ -185,18 +187,18 @@ export class PacketView {
     return (this.buf[this.udpOff + 6] << 8) | this.buf[this.udpOff + 7];
   }
 
-  /** Source address as text (IPv4 dotted quad, IPv6 RFC 5952 like Python's `ipaddress`). */
+  /** Source address as text, as the original prints it (glibc `inet_ntop`). */
   srcAddr(): string {
     return this.ipVersion === 4
-      ? ip4ToString(this.buf, this.ipOff + 12)
-      : ip6ToString(this.buf, this.ipOff + 8);
+      ? formatIpNtop(this.buf, this.ipOff + 12, 4)
+      : formatIpNtop(this.buf, this.ipOff + 8, 16);
   }
 
   /** Destination address as text. */
   dstAddr(): string {
     return this.ipVersion === 4
-      ? ip4ToString(this.buf, this.ipOff + 16)
-      : ip6ToString(this.buf, this.ipOff + 24);
+      ? formatIpNtop(this.buf, this.ipOff + 16, 4)
+      : formatIpNtop(this.buf, this.ipOff + 24, 16);
   }
 
   /**
@@ -220,56 +222,4 @@ export class PacketView {
     this.quoteProto = 0;
     this.quoteL4Off = -1;
   }
-}
-
-/** Formats 4 bytes at `off` as a dotted quad. */
-export function ip4ToString(b: Uint8Array, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-}
-
-/**
- * Formats 16 bytes at `off` as an IPv6 address exactly as glibc's `inet_ntop` does (which is what
- * the original's `str(ip.src_prefix)` prints): lower-case hex, the longest run of two or more zero
- * groups compressed (the first on ties), and the last 32 bits as a dotted quad for IPv4-compatible
- * (`::a.b.c.d`, six zero groups) and IPv4-mapped (`::ffff:a.b.c.d`) addresses.
- */
-export function ip6ToString(b: Uint8Array, off: number): string {
-  let bestStart = -1, bestLen = 0, curStart = -1, curLen = 0;
-  for (let i = 0; i < 8; i++) {
-    if (b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0) {
-      if (curStart < 0) {
-        curStart = i;
-        curLen = 1;
-      } else curLen++;
-    } else if (curStart >= 0) {
-      if (bestStart < 0 || curLen > bestLen) {
-        bestStart = curStart;
-        bestLen = curLen;
-      }
-      curStart = -1;
-    }
-  }
-  if (curStart >= 0 && (bestStart < 0 || curLen > bestLen)) {
-    bestStart = curStart;
-    bestLen = curLen;
-  }
-  if (bestStart >= 0 && bestLen < 2) bestStart = -1;
-  let s = "";
-  for (let i = 0; i < 8; i++) {
-    if (bestStart >= 0 && i >= bestStart && i < bestStart + bestLen) {
-      if (i === bestStart) s += ":";
-      continue;
-    }
-    if (i !== 0) s += ":";
-    if (
-      i === 6 && bestStart === 0 &&
-      (bestLen === 6 || (bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff))
-    ) {
-      s += ip4ToString(b, off + 12);
-      return s;
-    }
-    s += ((b[off + 2 * i] << 8) | b[off + 2 * i + 1]).toString(16);
-  }
-  if (bestStart >= 0 && bestStart + bestLen === 8) s += ":";
-  return s;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ipVersion } from "../wire/ip.ts";
+import { ipValue } from "../wire/ip.ts";
 
 /** An address: family and value. */
 export interface Address {
@@ -28,28 +28,7 @@ export function familyBits(family: 4 | 6): number {
 
 /** The address a literal stands for, or null when it is not an IPv4 or IPv6 literal. */
 export function parseAddress(text: string): Address | null {
-  const family = ipVersion(text);
-  if (family === 0) return null;
-  if (family === 4) {
-    let v = 0n;
-    for (const o of text.split(".")) v = (v << 8n) | BigInt(o);
-    return { family, value: v };
-  }
-  // valid IPv6 (ipVersion checked it): expand "::" and an embedded IPv4 tail into 8 groups
-  let s = text;
-  const tail = s.slice(s.lastIndexOf(":") + 1);
-  if (tail.includes(".")) {
-    const o = tail.split(".").map(Number);
-    s = s.slice(0, s.length - tail.length) + ((o[0] << 8) | o[1]).toString(16) + ":" +
-      ((o[2] << 8) | o[3]).toString(16);
-  }
-  const [head, rest] = s.split("::");
-  const h = head === "" ? [] : head.split(":");
-  const r = rest === undefined || rest === "" ? [] : rest.split(":");
-  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill("0"), ...r];
-  let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
-  return { family: 6, value: v };
+  return ipValue(text);
 }
 
 /**

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ipv4Bytes, ipv6Bytes } from "./ip_bytes.ts";
+import { parseIpInto } from "./ip.ts";
 import { finish, pseudoSum, sum16 } from "./checksum.ts";
 import { udpOptionsArea } from "./udp_options.ts";
 
@@ -77,12 +77,17 @@ export interface UdpSpec {
 /** A whole packet to forge. */
 export type PacketSpec = IpSpec & { l4: TcpSpec | UdpSpec };
 
+const srcScratch = new Uint8Array(16), dstScratch = new Uint8Array(16);
+
+/** Parses both addresses into the scratch arrays; their common family. */
 function ipFamily(spec: IpSpec): 4 | 6 {
-  const v6s = spec.src.includes(":");
-  if (v6s !== spec.dst.includes(":")) {
+  const vs = parseIpInto(spec.src, srcScratch), vd = parseIpInto(spec.dst, dstScratch);
+  if (vs === 0) throw new Error(`not an IP address: ${spec.src}`);
+  if (vd === 0) throw new Error(`not an IP address: ${spec.dst}`);
+  if (vs !== vd) {
     throw new Error(`source ${spec.src} and destination ${spec.dst} differ in family`);
   }
-  return v6s ? 6 : 4;
+  return vs;
 }
 
 function port(p: number, what: string): number {
@@ -127,8 +132,8 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
     v.setUint16(6, (spec.evil ? IPV4_EVIL : 0) | (spec.df ? IPV4_DF : 0));
     v.setUint8(8, ttl);
     v.setUint8(9, protoNum);
-    pkt.set(ipv4Bytes(spec.src), 12);
-    pkt.set(ipv4Bytes(spec.dst), 16);
+    pkt.set(srcScratch.subarray(0, 4), 12);
+    pkt.set(dstScratch.subarray(0, 4), 16);
     v.setUint16(10, finish(sum16(pkt, 0, 20)));
     addrOff = 12;
     addrLen = 4;
@@ -139,8 +144,8 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
     v.setUint16(4, l4Len);
     v.setUint8(6, protoNum);
     v.setUint8(7, ttl);
-    pkt.set(ipv6Bytes(spec.src), 8);
-    pkt.set(ipv6Bytes(spec.dst), 24);
+    pkt.set(srcScratch, 8);
+    pkt.set(dstScratch, 24);
     addrOff = 8;
     addrLen = 16;
   }

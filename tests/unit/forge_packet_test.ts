@@ -10,7 +10,7 @@ import { buildPacket, IPV4_DF, type PacketSpec } from "../../src/wire/build.ts";
 import { TCP_CWR, TCP_ECE, TCP_SYN } from "../../src/wire/tcp.ts";
 import { finish, sum16 } from "../../src/wire/checksum.ts";
 import { surplusAreaValid, udpOptionsArea } from "../../src/wire/udp_options.ts";
-import { ipv6Bytes } from "../../src/wire/ip_bytes.ts";
+import { ipBytes } from "../../src/wire/ip.ts";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -103,7 +103,7 @@ Deno.test("IPv6 UDP and TCP packets match Scapy's, pseudo-header checksums inclu
 Deno.test("IPv6 has no evil bit and families cannot be mixed", () => {
   assertThrows(() => buildPacket(syn({ ...V6, evil: true })), /no evil bit/);
   assertThrows(() => buildPacket(syn({ src: "198.18.0.2", dst: "fd00::1" })), /family/);
-  assertThrows(() => buildPacket(syn({ dst: "198.19.0.300" })), /not an IPv4 address/);
+  assertThrows(() => buildPacket(syn({ dst: "198.19.0.300" })), /not an IP address/);
 });
 
 Deno.test("the UDP options area follows the payload; UDP length and checksum ignore it", () => {
@@ -159,9 +159,9 @@ Deno.test("the OCS makes the area sum to zero, and is left zero (unused) with a 
 });
 
 Deno.test("IPv6 addresses parse with compression and a trailing dotted quad", () => {
-  assertEquals(toHex(ipv6Bytes("fd00:5::1")), "fd000005000000000000000000000001");
-  assertEquals(toHex(ipv6Bytes("::ffff:198.18.0.2")), "00000000000000000000ffffc6120002");
-  assertEquals(toHex(ipv6Bytes("1:2:3:4:5:6:7:8")), "00010002000300040005000600070008");
-  assertThrows(() => ipv6Bytes("1::2::3"));
-  assertThrows(() => ipv6Bytes("1:2:3:4:5:6:7:8:9"));
+  assertEquals(toHex(ipBytes("fd00:5::1")), "fd000005000000000000000000000001");
+  assertEquals(toHex(ipBytes("::ffff:198.18.0.2")), "00000000000000000000ffffc6120002");
+  assertEquals(toHex(ipBytes("1:2:3:4:5:6:7:8")), "00010002000300040005000600070008");
+  assertThrows(() => ipBytes("1::2::3"));
+  assertThrows(() => ipBytes("1:2:3:4:5:6:7:8:9"));
 });

@@ -4,7 +4,15 @@
  * IPv4, on hand-picked spellings and on random ones.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { canonicalIp, formatIp, ipVersion, parseIpInto } from "../../src/wire/ip.ts";
+import {
+  canonicalIp,
+  formatIp,
+  formatIpNtop,
+  ipBytes,
+  ipValue,
+  ipVersion,
+  parseIpInto,
+} from "../../src/wire/ip.ts";
 
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -162,4 +170,48 @@ Deno.test("formatIp writes IPv6 as RFC 5952: longest zero run compressed, lower 
   assertEquals(text("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");
   assertEquals(text("::"), "::");
   assertEquals(text("198.18.0.1"), "198.18.0.1");
+});
+
+Deno.test("formatIpNtop writes what glibc inet_ntop does: a dotted tail for mapped and compatible", () => {
+  const ntop = (hexText: string) => {
+    const b = Uint8Array.from(hexText.match(/../g)!.map((x) => parseInt(x, 16)));
+    return formatIpNtop(b, 0, b.length === 4 ? 4 : 16);
+  };
+  // the expected texts are Python's socket.inet_ntop(AF_INET6, ...) on glibc
+  assertEquals(ntop("c6120001"), "198.18.0.1");
+  assertEquals(ntop("00000000000000000000ffffc6120001"), "::ffff:198.18.0.1");
+  assertEquals(ntop("000000000000000000000000c6120001"), "::198.18.0.1");
+  assertEquals(ntop("00000000000000000000ffff00000000"), "::ffff:0.0.0.0");
+  assertEquals(ntop("00000000000000000000000000000001"), "::1");
+  assertEquals(ntop("00000000000000000000000000000000"), "::");
+  assertEquals(ntop("00000000000000000000fffe00000001"), "::fffe:0:1");
+  assertEquals(ntop("00000000000000000001ffffc6120001"), "::1:ffff:c612:1");
+  assertEquals(ntop("fd000000000000000000000000000000"), "fd00::");
+  assertEquals(ntop("20010db8000000010000000000000001"), "2001:db8:0:1::1");
+  assertEquals(ntop("20010db8000000000001000000000001"), "2001:db8::1:0:0:1");
+  assertEquals(ntop("00010000000100000001000000010000"), "1:0:1:0:1:0:1:0");
+  // at an offset into a larger buffer
+  const b = new Uint8Array(20);
+  b.set([0xfd, 0, 0, 5], 4);
+  b[19] = 1;
+  assertEquals(formatIpNtop(b, 4, 16), "fd00:5::1");
+});
+
+Deno.test("ipBytes and ipValue read the same grammar as ipVersion", () => {
+  assertEquals([...ipBytes("198.18.0.1")], [198, 18, 0, 1]);
+  assertEquals(ipBytes("fd00::1").length, 16);
+  for (const bad of ["01.2.3.4", "fe80::1%eth0", "1.2.3", "", "x"]) {
+    let threw = false;
+    try {
+      ipBytes(bad);
+    } catch {
+      threw = true;
+    }
+    assertEquals(threw, true, bad);
+    assertEquals(ipValue(bad), null, bad);
+  }
+  assertEquals(ipValue("198.18.0.1"), { family: 4, value: 0xc6120001n });
+  assertEquals(ipValue("255.255.255.255"), { family: 4, value: 0xffffffffn });
+  assertEquals(ipValue("::ffff:198.18.0.1"), { family: 6, value: 0xffffc6120001n });
+  assertEquals(ipValue("ffff::"), { family: 6, value: 0xffffn << 112n });
 });

@@ -13,6 +13,7 @@
 //! - `pcapwrite`: writing pcap files from batches.
 //! - `sock*`: sockets with per-socket marking for the measurement engine.
 //! - `raw`: raw IPv4/IPv6 send of forged packets (the forge model).
+//! - `iface`: an interface's flags and addresses (getifaddrs).
 
 pub mod batch;
 pub mod bpf;
@@ -20,6 +21,7 @@ pub mod capture;
 pub mod chunks;
 pub mod error;
 pub mod handles;
+pub mod iface;
 pub mod live;
 pub mod pcapfile;
 pub mod pcapng;

@@ -3,6 +3,7 @@
  * `self.source`: the first IPv4 address, the first IPv6 address that is not link-local).
  */
 import { UserError } from "../errors.ts";
+import { interfaceInfo } from "../ffi/iface.ts";
 
 /** The interface's addresses, as the original's `self.source`. */
 export interface SourceAddresses {
@@ -25,19 +26,14 @@ export function checkInterfaceUp(iface: string): void {
   }
 }
 
-/** The interface's source addresses, from `ip -j addr`. */
+/** The interface's source addresses, from the kernel (`getifaddrs`, no subprocess). */
 export function sourceAddresses(iface: string): SourceAddresses {
-  const out = new Deno.Command("ip", { args: ["-j", "addr", "show", "dev", iface], stderr: "null" })
-    .outputSync();
   const src: SourceAddresses = {};
-  if (!out.success) return src;
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    addr_info?: { family: string; local: string; scope?: string }[];
-  }[];
-  for (const a of info[0]?.addr_info ?? []) {
-    if (a.family === "inet" && src.v4 === undefined) src.v4 = a.local;
-    if (a.family === "inet6" && src.v6 === undefined && !a.local.toLowerCase().startsWith("fe")) {
-      src.v6 = a.local;
+  for (const a of interfaceInfo(iface)?.addresses ?? []) {
+    if (a.family === 4 && src.v4 === undefined) src.v4 = a.address;
+    // the original skips link-local addresses (fe80::/10)
+    if (a.family === 6 && src.v6 === undefined && !a.address.toLowerCase().startsWith("fe")) {
+      src.v6 = a.address;
     }
   }
   return src;

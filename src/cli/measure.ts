@@ -39,7 +39,9 @@ function addPlugin(measure: Command, plugin: Plugin): void {
     )
     .option(
       "--timeout <seconds>",
-      "The timeout to use for attempted connections in seconds",
+      "The timeout to use for attempted connections in seconds. A run ends at most this " +
+        "plus the observer's expiry (2 s) after its last connection began, however busy " +
+        "the interface",
       intIn("--timeout", 1, 3600),
       5,
     );

@@ -4,7 +4,8 @@
  */
 import { UserError } from "../errors.ts";
 import { makeChains } from "../chains/registry.ts";
-import { CaptureError, CaptureSource, Status } from "../ffi/capture.ts";
+import { CaptureError, CaptureSource, runFilter, Status } from "../ffi/capture.ts";
+import type { CaptureFilterSpec } from "./capture_filter.ts";
 import { Reactor } from "../ffi/sockets.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import { Observer } from "../observer/observer.ts";
@@ -19,11 +20,15 @@ export function observeLive(
   chainNames: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: { idle: number; expiry: number },
-  capture: { ringMiB: number } = { ringMiB: 16 },
+  capture: { ringMiB: number; filter?: CaptureFilterSpec } = { ringMiB: 16 },
 ): LiveObservation {
   let src: CaptureSource;
   try {
-    src = CaptureSource.openLive(iface, { filter: "ip", ringMiB: capture.ringMiB });
+    src = CaptureSource.openLive(iface, {
+      // only the run's own traffic (capture_filter.ts); without a spec every IP packet
+      filter: capture.filter !== undefined ? runFilter(capture.filter) : "ip",
+      ringMiB: capture.ringMiB,
+    });
   } catch (e) {
     if (e instanceof CaptureError) {
       if (e.code === Status.NOT_PERMITTED) {

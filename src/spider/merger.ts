@@ -61,9 +61,22 @@ function inSpan(flow: FlowRecord, w: Waiter): boolean {
 export interface MergerOptions {
   /** How long an unclaimed flow is kept (ms). */
   flowTtlMs: number;
+  /**
+   * Unclaimed flows held at most (default `MAX_UNCLAIMED`): beyond it the oldest is dropped, so
+   * that traffic no connection of the run claims (a SYN flood the capture filter could not tell
+   * from the run's own) costs neither memory nor the time of the scans beyond this bound.
+   */
+  maxUnclaimed?: number;
   /** Clock in ms (tests pass their own). */
   now?: () => number;
 }
+
+/**
+ * Default bound on unclaimed flows. A flow of the run normally waits here only between its
+ * emission and its connection's `waitFor` (milliseconds), so a run holds about as many as it has
+ * connections in flight; `measure` raises the bound with its worker count.
+ */
+export const MAX_UNCLAIMED = 10_000;
 
 /**
  * Joins connections and flows by 5-tuple. Callbacks rather than promises: a long run has
@@ -79,9 +92,13 @@ export class Merger {
   #now: () => number;
   /** Flows that arrived while one with the same key was still unclaimed (kept: the first). */
   duplicateFlows = 0;
+  /** Unclaimed flows let go: past their time to live, or the oldest beyond `maxUnclaimed`. */
+  droppedFlows = 0;
+  readonly #max: number;
 
   constructor(private readonly opts: MergerOptions) {
     this.#now = opts.now ?? (() => performance.now());
+    this.#max = Math.max(1, opts.maxUnclaimed ?? MAX_UNCLAIMED);
   }
 
   /** A flow from the observer. */
@@ -105,6 +122,11 @@ export class Merger {
     if (this.#flows.has(key)) {
       this.duplicateFlows++;
       return;
+    }
+    if (this.#flows.size >= this.#max) {
+      // the oldest goes (a Map iterates in insertion order): O(1)
+      this.#flows.delete(this.#flows.keys().next().value!);
+      this.droppedFlows++;
     }
     this.#flows.set(key, { flow, at: this.#now(), pk });
   }
@@ -198,8 +220,12 @@ export class Merger {
       this.#due = due;
       for (const w of overdue) w.done(null);
     }
+    // insertion order is arrival order: the stale ones are first, and the scan ends at the
+    // first fresh one (a scan costs what it removes, not what is held)
     for (const [key, f] of this.#flows) {
-      if (now - f.at > this.opts.flowTtlMs) this.#flows.delete(key);
+      if (now - f.at <= this.opts.flowTtlMs) break;
+      this.#flows.delete(key);
+      this.droppedFlows++;
     }
   }
 
@@ -230,5 +256,10 @@ export class Merger {
   /** Unclaimed flows held. */
   get held(): number {
     return this.#flows.size;
+  }
+
+  /** Flows no connection claimed: let go so far plus held now. */
+  get unclaimed(): number {
+    return this.droppedFlows + this.#flows.size;
   }
 }

@@ -13,7 +13,8 @@ import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
 import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
 import { recoverStaleJournals, SettingsJournal } from "../host/journal.ts";
 import { ringMiB } from "./ring.ts";
-import { Merger } from "./merger.ts";
+import { MAX_UNCLAIMED, Merger } from "./merger.ts";
+import { captureFilterFor, type CaptureFilterSpec } from "./capture_filter.ts";
 import { ResultWriter } from "../io/output.ts";
 import { startProgress } from "./progress.ts";
 
@@ -36,7 +37,7 @@ export type ObserveFn = (
   chains: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: ObserverTimeouts,
-  capture: { ringMiB: number },
+  capture: { ringMiB: number; filter?: CaptureFilterSpec },
 ) => LiveObservation;
 
 /** Observer timeouts (seconds), as the original's `idle_timeout` and `expiry_timeout`. */
@@ -82,6 +83,8 @@ export interface RunOutcome {
   feeder: FeederStats;
   /** Packets the kernel dropped before the observer saw them. */
   drops: number;
+  /** Flows no connection claimed (background traffic the capture filter let through). */
+  unclaimed?: number;
   /** The signal that stopped the run, if one did. */
   signal: StopSignal | undefined;
 }
@@ -130,11 +133,15 @@ async function measure(
   const deps = await makeDeps();
   using _deps = { [Symbol.dispose]: () => deps.close?.() };
 
-  const merger = new Merger({ flowTtlMs: 60_000 });
+  const merger = new Merger({
+    flowTtlMs: 60_000,
+    maxUnclaimed: Math.max(MAX_UNCLAIMED, 4 * o.workers),
+  });
   const chains = ["basic", ...o.plugin.chains.filter((c) => c !== "basic")];
   const timeouts = observerTimeouts(o.args.timeout);
   const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
     ringMiB: ringMiB(o.workers),
+    filter: captureFilterFor(o.plugin.model(o.args), o.args.connect),
   });
   await using _observation = { [Symbol.asyncDispose]: () => observation.stop() };
 
@@ -193,6 +200,9 @@ async function measure(
     get drops() {
       return observation.drops();
     },
+    get unclaimed() {
+      return merger.unclaimed;
+    },
     get signal() {
       return signals.signal;
     },
@@ -207,6 +217,7 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
       `${f.malformed + f.duplicates} skipped lines ` +
       `(${f.malformed} malformed, ${f.duplicates} duplicate targets), ` +
       `${s.unobserved} unobserved flows, ${r.drops} kernel drops` +
+      (r.unclaimed !== undefined ? `, ${r.unclaimed} unclaimed flows dropped` : "") +
       (r.signal ? `; stopped by ${r.signal}` : ""),
   );
   return r.signal ? signalExit(r.signal) : EXIT.OK;

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { flowKey, Merger, portlessKey } from "../../src/spider/merger.ts";
+import { flowKey, MAX_UNCLAIMED, Merger, portlessKey } from "../../src/spider/merger.ts";
 import { canonicalIp } from "../../src/wire/ip.ts";
 import type { FlowRecord } from "../../src/observer/chain.ts";
 
@@ -145,4 +145,36 @@ Deno.test("a port-less connection whose flow never comes is given up on", async 
   c.set(101);
   m.tick();
   assertEquals(await p, null);
+});
+
+Deno.test("a flood of flows no connection claims is held up to a bound, the oldest dropped and counted", async () => {
+  const c = clock();
+  const m = new Merger({ flowTtlMs: 60_000, now: c.now });
+  const p = waitFor(m, key, 50_000);
+  const flood = 200_000;
+  for (let i = 0; i < flood; i++) {
+    // a SYN flood from spoofed sources to the measuring host: every flow its own key
+    const a = `198.19.${(i >> 8) & 255}.${i & 255}`;
+    m.addFlow({ sip: a, sp: 1024 + (i >> 16), dip: "198.18.0.2", dp: 80, proto: 6 });
+    if (i === flood / 2) m.addFlow(flow);
+  }
+  assertEquals(m.held, MAX_UNCLAIMED);
+  assertEquals(m.droppedFlows, flood - MAX_UNCLAIMED);
+  assertEquals(m.unclaimed, flood);
+  // the run's own connection got its flow in the middle of the flood
+  assertEquals(await p, flow);
+  // a flow that arrives after the flood is still there for its connection
+  const late = { ...flow, sp: 40001 };
+  m.addFlow(late);
+  assertEquals(await waitFor(m, flowKey(6, flow.sip, 40001, flow.dip, 80), 50_000), late);
+  // past their time to live the rest go, counted, and the table is empty
+  c.set(70_000);
+  m.tick();
+  assertEquals([m.held, m.droppedFlows], [0, flood]);
+});
+
+Deno.test("a merger's bound is its option", () => {
+  const m = new Merger({ flowTtlMs: 1000, maxUnclaimed: 3 });
+  for (let i = 0; i < 5; i++) m.addFlow({ ...flow, sp: 50000 + i });
+  assertEquals([m.held, m.droppedFlows], [3, 2]);
 });

@@ -16,6 +16,7 @@ type Register = (program: Command) => void;
  * its plugins and TLS (about 30 ms of a run that may last only a few hundred).
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
+  campaign: async () => (await import("./cli/campaign.ts")).registerCampaign,
   filter: async () => (await import("./cli/filter.ts")).registerFilter,
   measure: async () => (await import("./cli/measure.ts")).registerMeasure,
   observe: async () => (await import("./cli/observe.ts")).registerObserve,

@@ -12,8 +12,8 @@ import {
   connect,
   credsAuthenticator,
   type NatsConnection,
-  type NodeConnectionOptions,
   nkeyAuthenticator,
+  type NodeConnectionOptions,
   tokenAuthenticator,
   usernamePasswordAuthenticator,
 } from "@nats-io/transport-node";
@@ -51,7 +51,10 @@ function readSecret(path: string, what: string): string {
   try {
     return Deno.readTextFileSync(path).trim();
   } catch (e) {
-    throw new UserError(`cannot read the ${what} file ${path}: ${(e as Error).message}`, EXIT.SETUP);
+    throw new UserError(
+      `cannot read the ${what} file ${path}: ${(e as Error).message}`,
+      EXIT.SETUP,
+    );
   }
 }
 
@@ -60,7 +63,10 @@ function parseServer(word: string): { hostPort: string; tls: boolean } {
   const m = /^(?:([a-z]+):\/\/)?(.*)$/i.exec(word.trim())!;
   const scheme = (m[1] ?? "nats").toLowerCase();
   if (!["nats", "tls"].includes(scheme)) {
-    throw new UserError(`--server ${word}: use nats://HOST[:PORT] or tls://HOST[:PORT]`, EXIT.USAGE);
+    throw new UserError(
+      `--server ${word}: use nats://HOST[:PORT] or tls://HOST[:PORT]`,
+      EXIT.USAGE,
+    );
   }
   const rest = m[2];
   if (rest.includes("@")) {

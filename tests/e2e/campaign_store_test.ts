@@ -6,7 +6,7 @@
  * tested here is the queueing (campaign_work_test.ts runs real measurements).
  */
 import assert from "node:assert/strict";
-import { connectNats, accessFrom } from "../../src/campaign/access.ts";
+import { accessFrom, connectNats } from "../../src/campaign/access.ts";
 import { Campaign, type CampaignDef } from "../../src/campaign/store.ts";
 import { CampaignWorker, ensureVantage } from "../../src/campaign/worker.ts";
 import { canonicalJson, jobId } from "../../src/campaign/names.ts";
@@ -31,7 +31,10 @@ async function* fed(jobs: Record<string, unknown>[]): AsyncGenerator<FedJob> {
 }
 
 function jobs(from: number, to: number): Record<string, unknown>[] {
-  return Array.from({ length: to - from }, (_, i) => ({ dip: `198.19.0.${from + i}`, n: from + i }));
+  return Array.from(
+    { length: to - from },
+    (_, i) => ({ dip: `198.19.0.${from + i}`, n: from + i }),
+  );
 }
 
 async function withServer(fn: (s: NatsServer) => Promise<void>) {

@@ -1,0 +1,81 @@
+/**
+ * `campaign work`: a measurement run whose jobs come from the vantage point's consumer and whose
+ * results go to the campaign's results stream; everything else (capture, engine, settings,
+ * signals) is `measure`'s run.
+ *
+ * @module
+ */
+import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
+import { type MeasureDeps, runMeasure } from "../spider/run.ts";
+import { signalExit } from "../spider/signals.ts";
+import { EXIT } from "../errors.ts";
+import type { Campaign, CampaignDef } from "./store.ts";
+import { CampaignWorker, ensureVantage } from "./worker.ts";
+
+/** What a worker needs besides the campaign. */
+export interface WorkOptions {
+  vantage: string;
+  iface: string;
+  workers: number;
+  untilDone: boolean;
+  outputFlows: boolean;
+  quiet: boolean;
+}
+
+/** Most jobs pulled ahead of the engine, whatever `-w` says (each waits against the ack wait). */
+const MAX_BUFFER = 1000;
+
+/** Runs one worker until its vantage point is done (`untilDone`) or a signal; the exit status. */
+export async function runWork(
+  c: Campaign,
+  def: CampaignDef,
+  plugin: Plugin,
+  args: PluginArgs,
+  o: WorkOptions,
+  makeDeps: () => MeasureDeps | Promise<MeasureDeps>,
+): Promise<number> {
+  const say = (line: string) => console.error(line);
+  await ensureVantage(c, def, o.vantage);
+  const worker = new CampaignWorker(c, def, {
+    vantage: o.vantage,
+    buffer: Math.min(o.workers, MAX_BUFFER),
+    untilDone: o.untilDone,
+    say,
+  });
+  return await runMeasure(
+    {
+      iface: o.iface,
+      workers: o.workers,
+      csvInput: false,
+      outputFlows: o.outputFlows,
+      quiet: o.quiet,
+      plugin,
+      args,
+    },
+    makeDeps,
+    {
+      jobs: () => ({
+        jobs: worker.jobs(),
+        total: () => undefined,
+        [Symbol.asyncDispose]: () => worker.drain(),
+      }),
+      sink: () => ({
+        write: (r) => worker.write(r),
+        // a result is safe once the server has it; nothing is buffered here
+        flushSync: () => {},
+        [Symbol.dispose]: () => {},
+      }),
+      summary: (r, say) => {
+        const w = worker.stats;
+        say(
+          `pathspider: campaign ${c.names.name} at ${o.vantage}: ${w.taken} jobs, ` +
+            `${w.stored} results stored (${w.alreadyStored} stored before), ` +
+            `${w.skipped} redelivered jobs already done, ${w.malformed} malformed, ` +
+            `${r.engine.unobserved} unobserved flows, ${r.drops} kernel drops` +
+            (r.signal ? `; stopped by ${r.signal}` : ""),
+        );
+        return r.signal ? signalExit(r.signal) : EXIT.OK;
+      },
+    },
+  );
+}

@@ -3,8 +3,8 @@
 # fast when everything is present (apt is not touched at all then).
 #   scripts/install-deps.sh          packages for build, tests and demo
 #   scripts/install-deps.sh --bench  also the original PATHspider (../shared/peer), for `make bench`
-# Services that packages would start (nginx, nsd, h2o) are blocked with a temporary policy-rc.d
-# and stopped/disabled afterwards: every server we use runs inside a test's network namespace.
+# Services that packages would start (nginx, nsd, h2o, nats-server) are blocked with a temporary
+# policy-rc.d and stopped/disabled afterwards: every server we use is started by its test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=(
@@ -22,6 +22,7 @@ PKGS=(
   python3-libtrace python3-scapy python3-pycurl python3-pyroute2 python3-stem
   python3-straight.plugin python3-dnslib
   gcc libc6-dev                           # cargo links the cdylib with cc
+  nats-server                             # JetStream (2.9+) for the campaign tests and bench
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it
 command -v npm >/dev/null || PKGS+=(npm)
@@ -59,6 +60,10 @@ fi
 
 # Nothing of ours may listen in the root namespace: stop and disable the packaged services
 # in case an earlier install (without policy-rc.d) started them.
+# (the campaign tests start their own nats-server on 127.0.0.1: only the packaged unit goes)
+if command -v systemctl >/dev/null && systemctl is-enabled nats-server >/dev/null 2>&1; then
+  $sudo systemctl disable --now nats-server >/dev/null 2>&1 || true
+fi
 for svc in nginx nsd h2o; do
   if command -v systemctl >/dev/null && systemctl is-enabled "$svc" >/dev/null 2>&1; then
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true

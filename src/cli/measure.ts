@@ -83,6 +83,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       csvInput: m.csvInput === true,
       outputFlows: m.outputFlows === true,
       quiet: m.quiet === true,
+      wait: m.wait !== false,
       plugin,
       args: subOpts as PluginArgs,
     }, liveDeps);
@@ -114,6 +115,11 @@ export function registerMeasure(program: Command): void {
     .option("--output <file>", "The file to output results data to. Defaults to standard output.")
     .option("--output-flows", "Include flow results in output.")
     .option("--quiet", "Print no progress on stderr (the summary line is always printed).")
+    .option(
+      "--no-wait",
+      "While another run changes settings in this network namespace, refuse at once " +
+        "(exit 3) instead of waiting for it to finish.",
+    )
     .helpCommand(false)
     .enablePositionalOptions()
     .addHelpText("after", "\nSpider safely!");

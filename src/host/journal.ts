@@ -1,12 +1,22 @@
 /**
  * The settings journal: every system setting `measure` changes (sysctls, and the forge model's
- * temporary nftables table) is written to a journal file with its old value BEFORE it is
- * changed, and put back on every exit path. A run
+ * temporary nftables table) is written to a journal file with its old value (and the values
+ * this run sets) BEFORE it is changed, and put back on every exit path, but only while it still
+ * holds a value this run set: a value someone else wrote since is left, with a warning. A run
  * killed with SIGKILL leaves its journal behind; the next run finds it (its pid is gone),
- * restores the old values in the network namespace they belong to and says so on stderr.
+ * restores the old values in the network namespace they belong to (same rule) and says so.
  *
- * Journal files: `$PATHSPIDER_JOURNAL_DIR` or `/run/pathspider`, one `journal-<pid>.json` per run.
+ * The journal is read back as root, so it trusts nothing it did not write itself: its directory
+ * must belong to the running user (or root) and be writable by nobody else (src/host/journal_dir.ts),
+ * files are created 0600 with O_EXCL (which never follows a symlink), read only when they are
+ * regular files (lstat before, fstat after opening, same inode), and recovery restores only the
+ * sysctls of {@link JOURNALLED_SYSCTLS} and nftables tables named `pathspider_forge_<pid>`. A
+ * file that does not parse, or names anything else, is renamed aside and reported.
+ *
+ * Journal files: one `journal-<pid>.json` per run in the directory of `journalDir()`.
  */
+import { checkJournalDir, journalDir } from "./journal_dir.ts";
+export { journalDir };
 
 /** Reads and writes sysctls; swappable so that tests can use a plain directory. */
 export interface SysctlAccess {
@@ -33,6 +43,35 @@ export interface JournalEntry {
   key: string;
   /** The value before this run first changed it ("" for a table: it did not exist). */
   old: string;
+  /**
+   * Every value this run wrote to the sysctl (journalled before each first write). Recovery
+   * restores `old` only while the sysctl holds one of them. Absent for tables.
+   */
+  set?: string[];
+}
+
+/**
+ * The sysctls pathspider changes (the plugins' settings; tests/unit/spider_journal_test.ts
+ * checks every plugin's against it). The journal writes no other, and recovery restores no other.
+ */
+export const JOURNALLED_SYSCTLS: ReadonlySet<string> = new Set([
+  "net.ipv4.tcp_ecn",
+  "net.ipv4.tcp_ecn_fallback",
+  "net.ipv4.tcp_timestamps",
+  "net.ipv4.tcp_window_scaling",
+  "net.ipv4.tcp_sack",
+  "net.ipv4.tcp_fastopen",
+]);
+
+/** The names of the forge model's tables (src/host/firewall.ts). */
+const FORGE_TABLE = /^pathspider_forge_\d{1,10}$/;
+
+/** A value of one of our sysctls: integers, as the kernel prints them (tab-separated). */
+const SYSCTL_VALUE = /^-?\d{1,20}(\s+-?\d{1,20}){0,7}$/;
+
+/** A sysctl value as compared: the kernel prints tabs where we may write spaces. */
+function norm(v: string): string {
+  return v.trim().split(/\s+/).join(" ");
 }
 
 /** Runs `nft` with `args` synchronously (so that it works from a signal handler). */
@@ -71,11 +110,6 @@ export interface JournalFile {
   entries: JournalEntry[];
 }
 
-/** The journal directory in effect. */
-export function journalDir(): string {
-  return Deno.env.get("PATHSPIDER_JOURNAL_DIR") ?? "/run/pathspider";
-}
-
 function processStart(pid: number | "self"): string {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
@@ -98,6 +132,8 @@ export function currentNetns(): string {
 /** The journal of this run. Create with `open`, change settings with `set`, end with `restore`. */
 export class SettingsJournal {
   #entries: JournalEntry[] = [];
+  /** The value this run wrote last to each sysctl. */
+  #last = new Map<string, string>();
   #restored = false;
   readonly path: string;
 
@@ -120,15 +156,26 @@ export class SettingsJournal {
     return new SettingsJournal(dir, sysctl, netns, nft);
   }
 
-  /** Changes a sysctl, after journalling its old value (only the first change of a key). */
+  /**
+   * Changes a sysctl, after journalling its old value (at its first change) and the value (the
+   * first time this value is written). Only sysctls of {@link JOURNALLED_SYSCTLS}.
+   */
   set(key: string, value: string): void {
-    if (!this.#entries.some((e) => e.key === key)) {
-      const old = this.sysctl.read(key);
-      this.#entries.push({ kind: "sysctl", key, old });
+    if (!JOURNALLED_SYSCTLS.has(key)) {
+      throw new Error(`${key} is not a setting pathspider journals (JOURNALLED_SYSCTLS)`);
+    }
+    let e = this.#entries.find((e) => e.kind === "sysctl" && e.key === key);
+    if (e === undefined) {
+      e = { kind: "sysctl", key, old: norm(this.sysctl.read(key)), set: [norm(value)] };
+      this.#entries.push(e);
+      this.#write();
+    } else if (!e.set!.includes(norm(value))) {
+      e.set!.push(norm(value));
       this.#write();
     }
     this.#restored = false;
     this.sysctl.write(key, value);
+    this.#last.set(key, norm(value));
   }
 
   /**
@@ -156,15 +203,21 @@ export class SettingsJournal {
   }
 
   #write(): void {
-    Deno.mkdirSync(this.dir, { recursive: true });
+    checkJournalDir(this.dir);
     const body: JournalFile = {
       pid: Deno.pid,
       pidStart: processStart("self"),
       netns: this.netns,
       entries: this.#entries,
     };
+    // a fresh file each time: createNew is O_CREAT|O_EXCL, which fails on anything already
+    // there, a symlink included, instead of following it; rename replaces the old journal (or
+    // whatever has its name) without following it either
     const tmp = `${this.path}.tmp`;
-    const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* not there: the usual case */ }
+    const f = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
     try {
       f.writeSync(new TextEncoder().encode(JSON.stringify(body) + "\n"));
       f.syncSync();
@@ -181,32 +234,56 @@ export class SettingsJournal {
    */
   restore(): string[] {
     if (this.#restored) return [];
-    const problems = restoreEntries(this.#entries, this.sysctl, this.nft);
-    if (problems.length === 0) {
+    const { problems, warnings } = restoreEntries(
+      this.#entries,
+      this.sysctl,
+      this.nft,
+      (e) => this.#last.has(e.key) ? [this.#last.get(e.key)!] : [],
+    );
+    if (problems.length > 0) return [...warnings, ...problems];
+    this.#restored = true;
+    if (this.#entries.length > 0) {
       try {
         Deno.removeSync(this.path);
       } catch { /* never written or already gone */ }
-      this.#restored = true;
     }
-    return problems;
+    return warnings;
   }
 }
 
+/**
+ * Puts `entries` back, last first. A sysctl is restored only while it holds one of the values
+ * `ours(entry)` names (what this run set); another value was written by someone else since, and
+ * is left, with a warning. `problems`: what failed (the journal must stay).
+ */
 function restoreEntries(
   entries: readonly JournalEntry[],
   sysctl: SysctlAccess,
   nft: NftRunner,
-): string[] {
-  const problems: string[] = [];
+  ours: (e: JournalEntry) => readonly string[],
+): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [], warnings: string[] = [];
   for (const e of [...entries].reverse()) {
     try {
-      if (e.kind === "nftables") deleteTable(nft, e.key);
-      else if (sysctl.read(e.key) !== e.old) sysctl.write(e.key, e.old);
+      if (e.kind === "nftables") {
+        deleteTable(nft, e.key);
+        continue;
+      }
+      const now = norm(sysctl.read(e.key));
+      if (now === e.old) continue;
+      const mine = ours(e);
+      if (mine.includes(now)) sysctl.write(e.key, e.old);
+      else {
+        warnings.push(
+          `${e.key} is ${now}, not the ${mine.join(" or ") || "value"} pathspider set: ` +
+            `changed by someone else since, so left as it is (it was ${e.old} before)`,
+        );
+      }
     } catch (err) {
       problems.push(`could not restore ${e.key}=${e.old}: ${(err as Error).message}`);
     }
   }
-  return problems;
+  return { problems, warnings };
 }
 
 /** The named network namespace (`ip netns`) whose inode is `netns`, if any. */
@@ -238,6 +315,8 @@ function netnsSysctl(name: string): SysctlAccess {
  * Restores the journals left by runs that died without cleaning up (their pid is gone, or is
  * now another process). Reports each on `report` (one line). `sysctl` serves journals of this
  * network namespace; journals of another namespace are restored there when it still exists.
+ * A journal that is not a regular file of ours, does not parse, or names a setting pathspider
+ * never changes is renamed aside (`*.refused-<time>`) and reported; nothing in it is restored.
  */
 export function recoverStaleJournals(
   report: (line: string) => void,
@@ -255,13 +334,24 @@ export function recoverStaleJournals(
   } catch {
     return 0;
   }
+  // it exists: read nothing from it unless it is safe
+  checkJournalDir(dir);
   for (const name of names) {
     const path = `${dir}/${name}`;
-    let j: JournalFile;
-    try {
-      j = JSON.parse(Deno.readTextFileSync(path));
-    } catch {
-      continue; // being written right now, or not ours
+    const j = readJournal(path);
+    if (typeof j === "string") {
+      const aside = `${path}.refused-${Date.now()}`;
+      let moved = "";
+      try {
+        Deno.renameSync(path, aside);
+        moved = `; renamed to ${aside}`;
+      } catch (e) {
+        moved = `; could not rename it: ${(e as Error).message}`;
+      }
+      report(
+        `pathspider: warning: journal ${path} refused (${j}), nothing restored from it${moved}`,
+      );
+      continue;
     }
     if (j.pid === Deno.pid) continue;
     const start = processStart(j.pid);
@@ -288,7 +378,15 @@ export function recoverStaleJournals(
       Deno.removeSync(path);
       continue;
     }
-    const problems = restoreEntries(j.entries, access, nftAccess);
+    // an older journal without `set` names no values: restore whatever is there, as before
+    const sysctls = access;
+    const { problems, warnings } = restoreEntries(
+      j.entries,
+      sysctls,
+      nftAccess,
+      (e) => e.set ?? [norm(sysctls.read(e.key))],
+    );
+    for (const w of warnings) report(`pathspider: warning: stale journal ${path}: ${w}`);
     if (problems.length > 0) {
       for (const p of problems) report(`pathspider: stale journal ${path}: ${p}`);
       continue;
@@ -300,4 +398,72 @@ export function recoverStaleJournals(
     );
   }
   return recovered;
+}
+
+/** Journals are a few hundred bytes; anything much larger is not one. */
+const MAX_JOURNAL_BYTES = 64 * 1024;
+
+/**
+ * Reads and checks a journal file: a regular file (not a symlink) of this user or root, the
+ * same file once opened (no swap between lstat and open), that parses into a journal naming
+ * only what pathspider changes. Returns why not, as text.
+ */
+function readJournal(path: string): JournalFile | string {
+  let text: string;
+  try {
+    const before = Deno.lstatSync(path);
+    if (before.isSymlink) return "a symbolic link";
+    if (!before.isFile) return "not a regular file";
+    if (before.uid !== Deno.uid() && before.uid !== 0) return `owned by uid ${before.uid}`;
+    if (before.size > MAX_JOURNAL_BYTES) return `${before.size} bytes, too large`;
+    const f = Deno.openSync(path, { read: true });
+    try {
+      const after = f.statSync();
+      if (after.ino !== before.ino || after.dev !== before.dev) return "replaced while opened";
+      const buf = new Uint8Array(MAX_JOURNAL_BYTES + 1);
+      let n = 0;
+      for (let r; n < buf.length && (r = f.readSync(buf.subarray(n))) !== null;) n += r;
+      text = new TextDecoder().decode(buf.subarray(0, n));
+    } finally {
+      f.close();
+    }
+  } catch (e) {
+    return `unreadable: ${(e as Error).message}`;
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return "does not parse";
+  }
+  return checkJournal(j);
+}
+
+/** The journal `j` if it is one pathspider could have written, else why not. */
+export function checkJournal(j: unknown): JournalFile | string {
+  if (j === null || typeof j !== "object" || Array.isArray(j)) return "not a journal object";
+  const f = j as Record<string, unknown>;
+  if (typeof f.pid !== "number" || !Number.isInteger(f.pid) || f.pid <= 0) return "no valid pid";
+  if (typeof f.pidStart !== "string") return "no valid pidStart";
+  if (typeof f.netns !== "string" || !/^net:\[\d+\]$/.test(f.netns)) return "no valid netns";
+  if (!Array.isArray(f.entries)) return "no entries";
+  for (const e of f.entries as unknown[]) {
+    if (e === null || typeof e !== "object") return "an entry is not an object";
+    const { kind, key, old, set } = e as Record<string, unknown>;
+    if (typeof key !== "string" || typeof old !== "string") return "an entry without key or old";
+    if (kind === "nftables") {
+      if (!FORGE_TABLE.test(key) || old !== "") {
+        return `nftables table ${JSON.stringify(key)} is not one pathspider adds`;
+      }
+    } else if (kind === "sysctl") {
+      if (!JOURNALLED_SYSCTLS.has(key)) {
+        return `sysctl ${JSON.stringify(key)} is not one pathspider changes`;
+      }
+      const values = set === undefined ? [] : set;
+      if (!Array.isArray(values) || ![old, ...values].every((v) => SYSCTL_VALUE.test(v))) {
+        return `values of ${key} that pathspider never writes`;
+      }
+    } else return `an entry of unknown kind ${JSON.stringify(kind)}`;
+  }
+  return f as unknown as JournalFile;
 }

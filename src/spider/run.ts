@@ -5,13 +5,14 @@
  */
 import { EXIT, UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
-import type { ConnectMode, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
+import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
 import { type FeederStats, type JobSource, newFeederStats, openJobs } from "./feeder.ts";
 import { startForge } from "./forge.ts";
 import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
 import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
-import { recoverStaleJournals, SettingsJournal } from "../host/journal.ts";
+import { currentNetns, SettingsJournal } from "../host/journal.ts";
+import { prepareSettings } from "../host/lock.ts";
 import { ringMiB } from "./ring.ts";
 import { MAX_UNCLAIMED, Merger } from "./merger.ts";
 import { captureFilterFor, type CaptureFilterSpec } from "./capture_filter.ts";
@@ -57,6 +58,8 @@ export interface MeasureOptions {
   quiet: boolean;
   plugin: Plugin;
   args: PluginArgs;
+  /** When another run holds the settings lock: wait for it (default) or refuse (`--no-wait`). */
+  wait?: boolean;
 }
 
 /** The components the run uses (real ones from the CLI, fakes in tests). */
@@ -129,7 +132,13 @@ async function measure(
 ): Promise<RunOutcome> {
   // before any setting changes (recovery below restores some)
   using signals = StopSignals.install(say);
-  recoverStaleJournals(say);
+  const model = o.plugin.model(o.args);
+  using _lock = await prepareSettings(changesSettings(model), {
+    wait: o.wait ?? true,
+    say,
+    netns: currentNetns(),
+    cancelled: () => signals.signal && { why: signals.signal, code: signalExit(signals.signal) },
+  });
   const deps = await makeDeps();
   using _deps = { [Symbol.dispose]: () => deps.close?.() };
 
@@ -154,7 +163,7 @@ async function measure(
   using settings = new RunSettings(SettingsJournal.open(), say);
   using _restoreAtExit = signals.lastAction(() => settings.restore());
   // the forge model's raw sockets and firewall table (journalled), or nothing
-  using forge = startForge(o.plugin.model(o.args), settings.journal);
+  using forge = startForge(model, settings.journal);
 
   const engine = new Engine({
     plugin: o.plugin,
@@ -207,6 +216,20 @@ async function measure(
       return signals.signal;
     },
   };
+}
+
+/** Whether a run in `model` changes system settings (and so takes the settings lock). */
+function changesSettings(model: Model): boolean {
+  switch (model.kind) {
+    case "forge":
+      return true; // its nftables table, and the forge port range it must not share
+    case "sync":
+      return model.configurations.some((c) => c.length > 0);
+    case "desync":
+      return (model.settings?.length ?? 0) > 0;
+    default:
+      return false;
+  }
 }
 
 /** The summary line of a run; the exit status (128 + the signal's number after a signal). */

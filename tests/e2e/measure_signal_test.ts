@@ -159,6 +159,35 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       },
     );
 
+    await t.step("two overlapping runs: the second waits, tcp_ecn ends as it was", async () => {
+      const a = start(tb, journalDir);
+      const outA = collect(a.stdout);
+      const errA = collect(a.stderr);
+      await waitFor(() => results(outA.text()).length >= 1);
+      // --no-wait: one line, exit 3, nothing changed under run A
+      const refused = start(tb, journalDir, ["--no-wait"]);
+      const outR = collect(refused.stdout);
+      const errR = collect(refused.stderr);
+      assert.equal((await refused.status).code, 3);
+      await outR.done;
+      await errR.done;
+      assert.match(errR.text(), /^pathspider: another pathspider run \(pid \d+\) is changing/);
+      assert.equal(errR.text().trim().split("\n").length, 1, errR.text());
+      // the second run waits for the first to finish and restore
+      const b = start(tb, journalDir);
+      const outB = collect(b.stdout);
+      const errB = collect(b.stderr);
+      const [stA, stB] = await Promise.all([a.status, b.status]);
+      await Promise.all([outA.done, errA.done, outB.done, errB.done]);
+      assert.equal(stA.code, 0, errA.text());
+      assert.equal(stB.code, 0, errB.text());
+      assert.match(errB.text(), /waiting for it to finish/);
+      assert.equal(results(outA.text()).length, 24);
+      assert.equal(results(outB.text()).length, 24);
+      assert.doesNotMatch(errA.text() + errB.text(), /left as it is|could not restore/);
+      assert.deepEqual(await sysctls(tb), BEFORE);
+    });
+
     await t.step("after SIGKILL the next run restores the settings and says so", async () => {
       const p = start(tb, journalDir);
       const out = collect(p.stdout);
@@ -174,8 +203,11 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       await p.status;
       await out.done.catch(() => {});
       assert.equal(await clientSysctl(tb, "net.ipv4.tcp_ecn"), "1");
-      const journals = [...Deno.readDirSync(journalDir)].map((d) => d.name);
-      assert.equal(journals.length, 1);
+      const journals = () =>
+        [...Deno.readDirSync(journalDir)].map((d) => d.name).filter((n) =>
+          n.startsWith("journal-")
+        );
+      assert.equal(journals().length, 1);
       // the next run, in the same namespace
       const next = new Deno.Command("ip", {
         args: ["netns", "exec", tb.clientNs, PATHSPIDER, "measure", "-i", tb.clientIface, "ecn"],
@@ -193,7 +225,7 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       );
       assert.match(stderr, /earlier run \(pid \d+\) that did not finish/);
       assert.deepEqual(await sysctls(tb), BEFORE);
-      assert.equal([...Deno.readDirSync(journalDir)].length, 0);
+      assert.equal(journals().length, 0);
     });
   });
 });

@@ -24,8 +24,8 @@ Deno.test("the journal records the old value before the change and restores it",
     j.set("net.ipv4.tcp_ecn", "1");
     const file = JSON.parse(await Deno.readTextFile(j.path));
     assertEquals(file.entries, [
-      { kind: "sysctl", key: "net.ipv4.tcp_ecn", old: "2" },
-      { kind: "sysctl", key: "net.ipv4.tcp_ecn_fallback", old: "1" },
+      { kind: "sysctl", key: "net.ipv4.tcp_ecn", old: "2", set: ["1", "2"] },
+      { kind: "sysctl", key: "net.ipv4.tcp_ecn_fallback", old: "1", set: ["0"] },
     ]);
     assertEquals([s.read("tcp_ecn"), s.read("tcp_ecn_fallback")], ["1", "0"]);
     assertEquals(j.restore(), []);

@@ -44,3 +44,13 @@ export function firstError(e: unknown): unknown {
   while (e instanceof SuppressedError) e = e.suppressed;
   return e;
 }
+
+/**
+ * The reason of a file-system error in a few words ("no such file or directory"), without
+ * Deno's "(os error 2): open '/x'" tail, which repeats the path the caller already names.
+ */
+export function osReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /^(.*?) \(os error \d+\)/.exec(msg);
+  return (m ? m[1] : msg).replace(/^./, (c) => c.toLowerCase());
+}

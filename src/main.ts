@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { VERSION } from "./version.ts";
-import { firstError, UserError } from "./errors.ts";
+import { EXIT, firstError, UserError } from "./errors.ts";
 import { quickObserveArgs } from "./cli/observe_args.ts";
 
 type Register = (program: Command) => void;
@@ -34,6 +34,10 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .option("--verbose", "enable verbose logging")
     .addHelpText("after", "\n`pspdr` is an alias of `pathspider`.\n\nSpider safely!")
     .showHelpAfterError(false)
+    // every error is one line starting with the tool's name, as UserError's
+    .configureOutput({
+      outputError: (str, write) => write(str.replace(/^error: /, "pathspider: ")),
+    })
     .exitOverride();
   // There are no global options that take a value, so the first word is the command.
   const named = argv.find((a) => !a.startsWith("-"));
@@ -61,8 +65,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (thrown) {
     const e = firstError(thrown);
     if (isCommanderError(e)) {
-      // help and version "errors" are normal exits; commander already printed the message
-      return e.exitCode;
+      // help and version "errors" are normal exits; commander already printed the message; any
+      // other is a command line it could not parse
+      return e.exitCode === 0 ? 0 : EXIT.USAGE;
     }
     if (e instanceof UserError) {
       console.error(`pathspider: ${e.message}`);
@@ -71,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     const msg = e instanceof Error ? e.message : String(e);
     console.error(`pathspider: internal error: ${msg}`);
     if (Deno.env.get("PATHSPIDER_DEBUG")) console.error(thrown);
-    return 70;
+    return EXIT.INTERNAL;
   }
 }
 

@@ -8,7 +8,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ResultWriter } from "../io/output.ts";
 import { ExclusionList } from "../targets/exclude.ts";
 import { filterTargets, summary } from "../targets/filter.ts";
-import { UserError } from "../errors.ts";
+import { EXIT, osReason as reason, UserError } from "../errors.ts";
 
 /** Warnings about malformed lines printed before the rest are only counted. */
 const MAX_WARNINGS = 10;
@@ -85,10 +85,18 @@ export function registerFilter(program: Command): void {
         input = typeof o.input === "string" && o.input !== "-"
           ? await Deno.open(o.input)
           : undefined;
+        if (input !== undefined && (await input.stat()).isDirectory) {
+          input.close();
+          throw new Error("is a directory");
+        }
+      } catch (e) {
+        throw new UserError(`cannot read ${o.input}: ${reason(e)}`, EXIT.SETUP);
+      }
+      try {
         out = ResultWriter.open(o.output as string | undefined);
       } catch (e) {
         input?.close();
-        throw new UserError(`cannot open ${(e as Error).message}`);
+        throw new UserError(`cannot write ${o.output}: ${reason(e)}`, EXIT.SETUP);
       }
       let warnings = 0;
       const warn = (line: string) => {

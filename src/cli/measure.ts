@@ -6,7 +6,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { PLUGINS } from "../plugins/registry.ts";
 import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
+import {
+  addScheduleOptions,
+  copyMeasureOptions,
+  mergedMeasureOptions,
+  scheduleOf,
+} from "./measure_schedule.ts";
 
 function intIn(name: string, min: number, max: number) {
   return (text: string): number => {
@@ -50,9 +56,11 @@ function addPlugin(measure: Command, plugin: Plugin): void {
     else sub.option(opt.flags, opt.description, opt.default as string | boolean | undefined);
   }
   if (plugin.helpText) sub.addHelpText("after", plugin.helpText);
+  copyMeasureOptions(measure, sub);
   sub.action(async (subOpts: Record<string, unknown>) => {
     subOpts.connect = plugin.connectAliases?.[String(subOpts.connect)] ?? subOpts.connect;
-    const m = measure.opts();
+    // measure's own options given after the plugin count as if given before it
+    const m = mergedMeasureOptions(measure, sub, subOpts);
     if (plugin.standalone) {
       // a plugin that makes jobs instead of measuring paths: no interface, no observer
       const { ResultWriter } = await import("../io/output.ts");
@@ -86,6 +94,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       wait: m.wait !== false,
       plugin,
       args: subOpts as PluginArgs,
+      schedule: scheduleOf({ ...m, verbose: m.verbose === true || measure.parent?.opts().verbose }),
     }, liveDeps);
     if (code !== 0) throw new UserError("measurement interrupted", code);
   });
@@ -119,18 +128,28 @@ export function registerMeasure(program: Command): void {
       "--no-wait",
       "While another run changes settings in this network namespace, refuse at once " +
         "(exit 3) instead of waiting for it to finish.",
-    )
+    );
+  addScheduleOptions(measure);
+  measure
+    .argument("[plugin...]")
     .helpCommand(false)
     .enablePositionalOptions()
+    // an unknown plugin's options are not measure's: the plugin is the error to report
+    .allowUnknownOption()
     .addHelpText("after", "\nSpider safely!");
   measure.commandsGroup?.("Plugins (the following plugins are available for use):");
   for (const p of PLUGINS) addPlugin(measure, p);
-  measure.action(() => {
+  const names = PLUGINS.map((p) => p.name).join(", ");
+  measure.action((_words: string[], _opts: unknown, cmd: Command) => {
+    // the first word that is not one of measure's options: an unknown plugin or option
+    const first = cmd.args[0];
+    if (first?.startsWith("-")) throw new UserError(`unknown option '${first}'`, EXIT.USAGE);
+    if (first !== undefined) {
+      throw new UserError(`unknown plugin '${first}'; the plugins are: ${names}`, EXIT.USAGE);
+    }
     throw new UserError(
-      `measure needs a plugin (${
-        PLUGINS.map((p) => p.name).join(", ")
-      }); see 'pathspider measure --help'`,
-      2,
+      `measure needs a plugin (${names}); see 'pathspider measure --help'`,
+      EXIT.USAGE,
     );
   });
 }

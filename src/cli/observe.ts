@@ -4,7 +4,7 @@
  * file, one flow record per line (ndjson) as the original's `json.dumps` writes it.
  */
 import type { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
 import { DEFAULT_INTERFACE } from "./observe_args.ts";
 import { chainNames, listedChainNames, makeChains } from "../chains/registry.ts";
 import { Observer } from "../observer/observer.ts";
@@ -28,8 +28,16 @@ export function resolveSource(arg: string): { file?: string; iface?: string } {
   if (arg.startsWith("pcap:")) return { file: arg.slice(5) };
   if (arg.startsWith("int:")) return { iface: arg.slice(4) };
   try {
-    if (Deno.statSync(arg).isFile) return { file: arg };
-  } catch {
+    const st = Deno.statSync(arg);
+    if (st.isFile) return { file: arg };
+    if (st.isDirectory) {
+      throw new UserError(
+        `-i ${arg} is a directory; give a capture file (pcap, pcapng) or an interface`,
+        EXIT.SETUP,
+      );
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
     // not a file: an interface name, or a file that does not exist
   }
   if (arg.endsWith(".pcap") || arg.endsWith(".pcapng") || arg.includes("/")) return { file: arg };
@@ -42,9 +50,11 @@ function checkInterface(iface: string): void {
   try {
     flags = parseInt(Deno.readTextFileSync(`/sys/class/net/${iface}/flags`).trim(), 16);
   } catch {
-    throw new UserError(`interface ${iface} does not exist`);
+    throw new UserError(`interface ${iface} does not exist`, EXIT.SETUP);
   }
-  if ((flags & 1) === 0) throw new UserError(`interface ${iface} is not up; cannot observe on it`);
+  if ((flags & 1) === 0) {
+    throw new UserError(`interface ${iface} is not up; cannot observe on it`, EXIT.SETUP);
+  }
 }
 
 /** Writes whole chunks to a file descriptor (partial writes handled); notes a closed pipe. */
@@ -85,6 +95,7 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
     throw new UserError(
       `unknown chain${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
         `available: ${chainNames().join(", ")}`,
+      EXIT.USAGE,
     );
   }
   const src = resolveSource(opts.interface);
@@ -100,7 +111,9 @@ export async function runObserve(chainArgs: string[], opts: ObserveOptions): Pro
       ? CaptureSource.openFile(src.file)
       : CaptureSource.openLive(src.iface!);
   } catch (e) {
-    if (e instanceof CaptureError) throw new UserError(e.message);
+    if (e instanceof CaptureError) {
+      throw new UserError(e.message.replace(/ \(os error \d+\)/, ""), EXIT.SETUP);
+    }
     throw e;
   }
   // the library's thread reads the first batch of a file while the observer is set up

@@ -2,7 +2,7 @@
  * The measuring interface: whether it exists and is up, and its addresses (the original's
  * `self.source`: the first IPv4 address, the first IPv6 address that is not link-local).
  */
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
 import { interfaceInfo } from "../ffi/iface.ts";
 
 /** The interface's addresses, as the original's `self.source`. */
@@ -18,11 +18,11 @@ export function checkInterfaceUp(iface: string): void {
     flags = parseInt(Deno.readTextFileSync(`/sys/class/net/${iface}/flags`).trim(), 16);
     oper = Deno.readTextFileSync(`/sys/class/net/${iface}/operstate`).trim();
   } catch {
-    throw new UserError(`interface ${iface} does not exist`);
+    throw new UserError(`interface ${iface} does not exist`, EXIT.SETUP);
   }
   // IFF_UP, and not operationally down (veths are "up", loopback is "unknown")
   if ((flags & 1) === 0 || oper === "down" || oper === "lowerlayerdown") {
-    throw new UserError(`interface ${iface} is not up; cannot measure on it`);
+    throw new UserError(`interface ${iface} is not up; cannot measure on it`, EXIT.SETUP);
   }
 }
 

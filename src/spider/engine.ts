@@ -91,6 +91,8 @@ export interface EngineOptions {
    * flush the observer instead of waiting out its expiry timers).
    */
   connectionsDone?: () => Promise<void>;
+  /** Paces job starts (`--rate`); absent: start as fast as workers free up. */
+  pacer?: { take(): Promise<void>; cancel(): void };
   /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
   observing: boolean;
   /**
@@ -178,6 +180,7 @@ export class Engine {
   /** Stop taking new jobs; jobs in flight still finish and are written. */
   stop(): void {
     this.#stopping = true;
+    this.o.pacer?.cancel();
     for (const w of this.#waiting) w(null);
     this.#waiting.clear();
   }
@@ -242,8 +245,12 @@ export class Engine {
         if (this.#waiting.delete(resolve)) reject(e);
       });
     });
+    if (r === null || r.done) return null;
+    // a job starts when it is taken, with a permit (a job's connections count as one); asked
+    // for once a job is in hand, so that idle workers at the end of the input wait for none
+    if (this.o.pacer !== undefined && !this.#stopping) await this.o.pacer.take();
     // a job read after stop() is dropped before it was taken: it gives no result
-    if (r === null || r.done || this.#stopping) return null;
+    if (this.#stopping) return null;
     this.stats.taken++;
     const job = r.value.job;
     if (job.dp === undefined) job.dp = DEFAULT_PORT[this.#mode];

@@ -2,7 +2,7 @@
  * The real components of a measurement: the live capture feeding the observer in this process,
  * and the connection helpers on one socket reactor.
  */
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
 import { makeChains } from "../chains/registry.ts";
 import { CaptureError, CaptureSource, runFilter, Status } from "../ffi/capture.ts";
 import type { CaptureFilterSpec } from "./capture_filter.ts";
@@ -34,9 +34,10 @@ export function observeLive(
       if (e.code === Status.NOT_PERMITTED) {
         throw new UserError(
           `capturing on ${iface} needs CAP_NET_RAW and CAP_NET_ADMIN (run as root)`,
+          EXIT.SETUP,
         );
       }
-      throw new UserError(`cannot capture on ${iface}: ${e.message}`);
+      throw new UserError(`cannot capture on ${iface}: ${e.message}`, EXIT.SETUP);
     }
     throw e;
   }

@@ -18,6 +18,13 @@ import { MAX_UNCLAIMED, Merger } from "./merger.ts";
 import { captureFilterFor, type CaptureFilterSpec } from "./capture_filter.ts";
 import { ResultWriter } from "../io/output.ts";
 import { startProgress } from "./progress.ts";
+import {
+  defaultSchedule,
+  type ScheduleOptions,
+  scheduledJobs,
+  type ScheduleStats,
+} from "./schedule.ts";
+import { Pacer } from "./pacer.ts";
 
 /** A running live observation feeding flows to a callback. */
 export interface LiveObservation {
@@ -60,6 +67,8 @@ export interface MeasureOptions {
   args: PluginArgs;
   /** When another run holds the settings lock: wait for it (default) or refuse (`--no-wait`). */
   wait?: boolean;
+  /** Scheduled-run options (src/spider/schedule.ts); absent: a plain run. */
+  schedule?: ScheduleOptions;
 }
 
 /** The components the run uses (real ones from the CLI, fakes in tests). */
@@ -90,6 +99,8 @@ export interface RunOutcome {
   unclaimed?: number;
   /** The signal that stopped the run, if one did. */
   signal: StopSignal | undefined;
+  /** What the schedule stages skipped (shards, resumption). */
+  schedule?: ScheduleStats;
 }
 
 /**
@@ -160,6 +171,9 @@ async function measure(
   await using input = await (hooks.jobs ??
     ((stats) => openJobs(o.input, { csv: o.csvInput, stats })))(feederStats);
 
+  const sched = o.schedule ?? defaultSchedule();
+  const schedStats: ScheduleStats = { otherShards: 0, resumed: 0 };
+
   using settings = new RunSettings(SettingsJournal.open(), say);
   using _restoreAtExit = signals.lastAction(() => settings.restore());
   // the forge model's raw sockets and firewall table (journalled), or nothing
@@ -170,7 +184,7 @@ async function measure(
     args: o.args,
     workers: o.workers,
     outputFlows: o.outputFlows,
-    jobs: input.jobs,
+    jobs: scheduledJobs(input.jobs, sched, schedStats),
     write: (r) => out.write(r),
     connect: deps.connect,
     forge: forge?.send,
@@ -187,6 +201,7 @@ async function measure(
       merger.giveUp();
     },
     observing: true,
+    pacer: sched.rate !== undefined ? new Pacer(sched.rate) : undefined,
     opensAtCall: deps.opensAtCall?.(o.args.connect) ?? false,
     ...hooks.engine,
   });
@@ -195,7 +210,9 @@ async function measure(
 
   using _progress = {
     [Symbol.dispose]: startProgress({
-      done: () => engine.stats.measured + feederStats.malformed + feederStats.duplicates,
+      done: () =>
+        engine.stats.measured + feederStats.malformed + feederStats.duplicates +
+        schedStats.otherShards + schedStats.resumed,
       written: () => engine.stats.results,
       total: () => input.total(),
       failures: () => engine.stats.failedConnections,
@@ -206,6 +223,7 @@ async function measure(
   return {
     engine: engine.stats,
     feeder: feederStats,
+    schedule: schedStats,
     get drops() {
       return observation.drops();
     },
@@ -241,6 +259,7 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
       `(${f.malformed} malformed, ${f.duplicates} duplicate targets), ` +
       `${s.unobserved} unobserved flows, ${r.drops} kernel drops` +
       (r.unclaimed !== undefined ? `, ${r.unclaimed} unclaimed flows dropped` : "") +
+      (r.schedule?.otherShards ? `, ${r.schedule.otherShards} jobs left to other shards` : "") +
       (r.signal ? `; stopped by ${r.signal}` : ""),
   );
   return r.signal ? signalExit(r.signal) : EXIT.OK;

@@ -11,7 +11,7 @@ Deno.test("measure on an interface that is down is one clear line", async () => 
     const r = await run(["ip", "netns", "exec", ns, PATHSPIDER, "measure", "-i", "lo", "ecn"], {
       stdin: '{"dip":"198.18.0.1"}\n',
     });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 3);
     assert.equal(r.stderr.trim(), "pathspider: interface lo is not up; cannot measure on it");
     assert.equal(r.stdout, "");
   } finally {

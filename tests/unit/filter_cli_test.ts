@@ -78,7 +78,7 @@ Deno.test("pathspider filter --help names the testbed's ranges and --allow-priva
 
 Deno.test("pathspider filter rejects a bad --dp with one line", async () => {
   const r = await filter(["--dp", "70000"]);
-  assertEquals(r.code, 1);
+  assertEquals(r.code, 2);
   match(r.stderr, /--dp must be a port number from 1 to 65535/);
 });
 

@@ -37,7 +37,7 @@ Deno.test("observe --list-chains prints the original's listing", () => {
 
 Deno.test("observe: an unknown chain is a one-line error listing the available chains", () => {
   const r = run(["observe", "-i", `${DATA}/tcp_ipv4_simple.pcap`, "basic", "nosuch"]);
-  assertEquals(r.code, 1);
+  assertEquals(r.code, 2);
   assertEquals(r.out, "");
   assertEquals(r.err.trim().split("\n").length, 1);
   assert(r.err.includes("nosuch"));
@@ -58,7 +58,7 @@ Deno.test("observe: a missing interface, a missing file and a non-capture file a
       ]
     ) {
       const r = run(["observe", "-q", "-i", arg, "basic"]);
-      assertEquals(r.code, 1, arg);
+      assertEquals(r.code, 3, arg);
       assertEquals(r.err.trim().split("\n").length, 1, r.err);
       assert(r.err.startsWith("pathspider: ") && r.err.includes(text), r.err);
       assert(!r.err.includes("    at "), "no stack trace");
@@ -198,7 +198,7 @@ Deno.test({
       sh(["ip", "link", "add", "psobsA", "type", "veth", "peer", "name", "psobsB"]);
       // the peer end is down while still in this namespace: observe refuses it
       const down = run(["observe", "-i", "psobsB", "basic"]);
-      assertEquals(down.code, 1);
+      assertEquals(down.code, 3);
       assert(/^pathspider: interface psobsB is not up/.test(down.err), down.err);
       sh(["ip", "link", "set", "psobsB", "netns", ns]);
       sh(["ip", "addr", "add", "198.18.77.1/24", "dev", "psobsA"]);

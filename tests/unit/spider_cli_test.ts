@@ -57,7 +57,7 @@ Deno.test("measure without a plugin says which plugins exist", async () => {
 
 Deno.test("measure on a missing interface is one clear line", async () => {
   const r = await cli(["measure", "-i", "psnoiface0", "ecn"], '{"dip":"198.18.0.1"}\n');
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 3);
   assert.equal(r.stderr.trim(), "pathspider: interface psnoiface0 does not exist");
 });
 
@@ -79,7 +79,7 @@ Deno.test("measure without CAP_NET_RAW/CAP_NET_ADMIN is one clear line", async (
     stderr: "piped",
   });
   const out = await p.output();
-  assert.equal(out.code, 1);
+  assert.equal(out.code, 3);
   assert.equal(
     new TextDecoder().decode(out.stderr).trim(),
     "pathspider: capturing on lo needs CAP_NET_RAW and CAP_NET_ADMIN (run as root)",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UserError } from "../errors.ts";
+import { EXIT, osReason, UserError } from "../errors.ts";
 
 /** What a line reader learned about its input's end, filled in as it reads. */
 export interface LineStats {
@@ -29,9 +29,14 @@ export async function openInput(path: string): Promise<ReadableStream<Uint8Array
   if (path === "-" || path === "/dev/stdin") return Deno.stdin.readable;
   try {
     // a FIFO opens like a file; its writer may come later, and the open waits for it
-    return (await Deno.open(path)).readable;
+    const f = await Deno.open(path);
+    if ((await f.stat()).isDirectory) {
+      f.close();
+      throw new Error("is a directory");
+    }
+    return f.readable;
   } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
+    throw new UserError(`cannot read ${path}: ${osReason(e)}`, EXIT.SETUP);
   }
 }
 

@@ -3,7 +3,7 @@
  * journal recovery, the live observation, the engine, signals, progress and the summary line.
  * Settings changed by the plugin are restored on every path out of here.
  */
-import { EXIT, UserError } from "../errors.ts";
+import { EXIT, osReason, UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
@@ -20,8 +20,8 @@ import { ResultWriter } from "../io/output.ts";
 import { startProgress } from "./progress.ts";
 import {
   defaultSchedule,
-  type ScheduleOptions,
   scheduledJobs,
+  type ScheduleOptions,
   type ScheduleStats,
 } from "./schedule.ts";
 import { Pacer } from "./pacer.ts";
@@ -270,7 +270,7 @@ function openOutput(path: string | undefined): ResultSink {
   try {
     return ResultWriter.open(path);
   } catch (e) {
-    throw new UserError(`cannot open ${path}: ${(e as Error).message}`);
+    throw new UserError(`cannot write ${path}: ${osReason(e)}`, EXIT.SETUP);
   }
 }
 

@@ -95,6 +95,21 @@ Deno.test("observe -i DIRECTORY and filter --input /nonexistent: one clear line 
       "pathspider: cannot read /nonexistent: no such file or directory",
     );
     assert.equal(missing.code, EXIT.SETUP);
+    // measure's input is opened once the capture runs (lo is up; root may capture)
+    const input = await cli(["measure", "-i", "lo", "dscp", "--input", "/nonexistent"]);
+    assert.equal(
+      oneLine(input.stderr),
+      "pathspider: cannot read /nonexistent: no such file or directory",
+    );
+    assert.equal(input.code, EXIT.SETUP);
+    const output = await cli(["measure", "-i", "lo", "dscp", "--output", `${dir}/no/such`]);
+    assert.equal(
+      oneLine(output.stderr),
+      `pathspider: cannot write ${dir}/no/such: no such file or directory`,
+    );
+    assert.equal(output.code, EXIT.SETUP);
+    const inputDir = await cli(["measure", "-i", "lo", "dscp", "--input", dir]);
+    assert.equal(oneLine(inputDir.stderr), `pathspider: cannot read ${dir}: is a directory`);
     const isDir = await cli(["filter", "--input", dir]);
     assert.equal(oneLine(isDir.stderr), `pathspider: cannot read ${dir}: is a directory`);
     assert.equal(isDir.code, EXIT.SETUP);

@@ -34,7 +34,15 @@ export type Behaviour =
   /** replies are remarked to DSCP 10 (AF11), reverse */
   | "remark-replies"
   /** UDP is dropped both ways (TCP passes) */
-  | "drop-udp";
+  | "drop-udp"
+  /** DSCP is remarked to 18 (AF21), forward */
+  | "remark-dscp"
+  /** the TCP AE flag (RFC 9768) and the reserved bits are cleared, forward */
+  | "clear-ae"
+  /** the ECN field of SYNs is remarked to ECT(0), forward */
+  | "syn-ect0"
+  /** the SACK-permitted option (kind 4) is stripped from TCP, forward (iptables TCPOPTSTRIP) */
+  | "strip-sackok";
 
 /** Every behaviour name, for validation and documentation. */
 export const BEHAVIOURS: readonly Behaviour[] = [
@@ -51,6 +59,10 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   "drop-dscp46",
   "remark-replies",
   "drop-udp",
+  "remark-dscp",
+  "clear-ae",
+  "syn-ect0",
+  "strip-sackok",
 ];
 
 /** The nftables rules (forward chain, inet table) that give `addr` the behaviour `b`. */
@@ -87,9 +99,45 @@ export function rulesFor(b: Behaviour, addr: string): string[] {
       return [`${from} ${ip} dscp set af11`];
     case "drop-udp":
       return [`${to} meta l4proto udp drop`, `${from} meta l4proto udp drop`];
+    case "remark-dscp":
+      return [`${to} ${ip} dscp set af21`];
+    case "clear-ae":
+      // `tcp reserved` is the low nibble of the data-offset byte, AE its lowest bit; a named TCP
+      // field (unlike a raw @th write) makes nftables fix the TCP checksum
+      return [`${to} tcp reserved set 0`];
+    case "syn-ect0":
+      return [`${to} tcp flags & (syn|ack) == syn ${ip} ecn set ect0`];
+    case "strip-sackok":
+      // not an nftables rule: see iptablesFor
+      return [];
     default:
       throw new Error(`unknown testbed behaviour: ${b}`);
   }
+}
+
+/**
+ * The iptables/ip6tables commands (argv after the program name) for behaviours nftables cannot
+ * express: stripping a TCP option (the TCPOPTSTRIP target, through iptables-nft's xtables
+ * compatibility; it fixes the checksum).
+ */
+export function iptablesFor(b: Behaviour, addr: string): string[][] {
+  if (b !== "strip-sackok") return [];
+  const prog = addr.includes(":") ? "ip6tables" : "iptables";
+  return [[
+    prog,
+    "-t",
+    "mangle",
+    "-A",
+    "FORWARD",
+    "-d",
+    addr,
+    "-p",
+    "tcp",
+    "-j",
+    "TCPOPTSTRIP",
+    "--strip-options",
+    "sack-permitted",
+  ]];
 }
 
 /**

@@ -6,6 +6,13 @@
  *          fd00:c::2/64             fd00:c::1            fd00:1::1             fd00:1::2/64
  *                                                            lo: targets 198.19.0.N, fd00:5::N
  *
+ * With `routers: n` (n > 1) the path has n routers in a row, <p>-r (facing the client, hop 1),
+ * <p>-r2, ... <p>-rN (facing the server, hop N; the target answers at hop N + 1); router k's
+ * link to router k + 1 is 198.18.(100+k).1 ── 198.18.(100+k).2 and fd00:1:(100+k)::1 ── ::2, and
+ * a router's ICMP errors come from the address facing the client. Each router's ICMP rate
+ * limits are off, so that traceroute-like tests are deterministic. `behaviourAt` places a
+ * target's behaviours on a given router.
+ *
  * Each target gets its own addresses on the server (198.19.0.N/32 and fd00:5::N/128) and its own
  * behaviour in the router's forward chain. The server namespace runs nginx (80, 443), NSD (53
  * UDP/TCP, zone example.test with a name per target) and, when installed and asked for, h2o (8080,
@@ -15,7 +22,7 @@
  *
  * @module
  */
-import { type Behaviour, BEHAVIOURS, routerRuleset } from "./behaviours.ts";
+import { type Behaviour, BEHAVIOURS, iptablesFor, routerRuleset } from "./behaviours.ts";
 import {
   Background,
   deleteNamespace,
@@ -54,6 +61,8 @@ export interface TargetSpec {
   behaviour?: Behaviour[];
   /** one-way delay added on the path to it, milliseconds (user-space delay element) */
   delayMs?: number;
+  /** behaviours placed on router k (1-based; `behaviour` is on router 1) */
+  behaviourAt?: Record<number, Behaviour[]>;
 }
 
 /** A target as built. */
@@ -65,6 +74,7 @@ export interface Target {
   v6?: string;
   behaviour: Behaviour[];
   delayMs: number;
+  behaviourAt: Record<number, Behaviour[]>;
 }
 
 /** Options of {@link Testbed.create}. */
@@ -74,6 +84,8 @@ export interface TestbedOpts {
   prefix?: string;
   /** servers to run (default http, https and dns) */
   servers?: ("http" | "dns" | "h2c")[];
+  /** routers in a row between client and server (default 1, at most 8) */
+  routers?: number;
 }
 
 /** The router's TUN device of the delay element. */
@@ -98,6 +110,8 @@ export class Testbed {
   readonly prefix: string;
   readonly clientNs: string;
   readonly routerNs: string;
+  /** every router's namespace, in path order (`routerNs` first) */
+  readonly routerNss: string[];
   readonly serverNs: string;
   /** the client's interface (in clientNs), where pathspider captures */
   readonly clientIface = "veth-c";
@@ -109,10 +123,12 @@ export class Testbed {
   #procs: Background[] = [];
   #destroyed = false;
 
-  private constructor(prefix: string, dir: string) {
+  private constructor(prefix: string, dir: string, routers: number) {
     this.prefix = prefix;
     this.clientNs = `${prefix}-c`;
     this.routerNs = `${prefix}-r`;
+    this.routerNss = [this.routerNs];
+    for (let k = 2; k <= routers; k++) this.routerNss.push(`${prefix}-r${k}`);
     this.serverNs = `${prefix}-s`;
     this.dir = dir;
   }
@@ -127,8 +143,12 @@ export class Testbed {
     if (!/^[a-z0-9]{1,8}$/.test(prefix)) {
       throw new Error(`testbed prefix must be 1-8 lowercase letters or digits: ${prefix}`);
     }
+    const routers = opts.routers ?? 1;
+    if (!Number.isInteger(routers) || routers < 1 || routers > 8) {
+      throw new Error(`testbed: routers must be 1-8: ${routers}`);
+    }
     const dir = await Deno.makeTempDir({ prefix: `${prefix}-` });
-    const tb = new Testbed(prefix, dir);
+    const tb = new Testbed(prefix, dir, routers);
     try {
       tb.#planTargets(opts.targets);
       await tb.#buildNetwork();
@@ -144,8 +164,13 @@ export class Testbed {
     if (specs.length > 4000) throw new Error("testbed: at most 4000 targets");
     specs.forEach((s, i) => {
       if (!/^[a-z0-9-]+$/i.test(s.name)) throw new Error(`testbed: bad target name ${s.name}`);
-      for (const b of s.behaviour ?? []) {
+      for (const b of [...s.behaviour ?? [], ...Object.values(s.behaviourAt ?? {}).flat()]) {
         if (!BEHAVIOURS.includes(b)) throw new Error(`testbed: unknown behaviour ${b}`);
+      }
+      for (const k of Object.keys(s.behaviourAt ?? {})) {
+        if (!(Number(k) >= 1 && Number(k) <= this.routerNss.length)) {
+          throw new Error(`testbed: no router ${k} for ${s.name}`);
+        }
       }
       const n = i + 1;
       const v4 = s.v4 === false
@@ -165,13 +190,16 @@ export class Testbed {
         v6,
         behaviour: s.behaviour?.length ? s.behaviour : ["clean"],
         delayMs: s.delayMs ?? 0,
+        behaviourAt: s.behaviourAt ?? {},
       });
     });
   }
 
   async #buildNetwork() {
     const { clientNs: c, routerNs: r, serverNs: s } = this;
-    for (const ns of [c, r, s]) {
+    const rs = this.routerNss;
+    const last = rs[rs.length - 1];
+    for (const ns of [c, ...rs, s]) {
       await sh(["ip", "netns", "add", ns]);
       // no duplicate address detection: link-local addresses would stay tentative for a second
       // after link-up and hold back the first IPv6 packets through the router
@@ -188,17 +216,29 @@ export class Testbed {
       c,
     );
     await sh(
-      ["ip", "link", "add", "veth-s", "type", "veth", "peer", "name", "veth-rs", "netns", r],
+      ["ip", "link", "add", "veth-s", "type", "veth", "peer", "name", "veth-rs", "netns", last],
       s,
     );
+    for (let k = 1; k < rs.length; k++) {
+      await sh(
+        ["ip", "link", "add", "veth-n", "type", "veth", "peer", "name", "veth-p", "netns", rs[k]],
+        rs[k - 1],
+      );
+    }
     const addr = (ns: string, dev: string, a: string) =>
       sh(["ip", "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : [])], ns);
     await addr(c, "veth-c", `${NET.client4}/24`);
     await addr(c, "veth-c", `${NET.client6}/64`);
     await addr(r, "veth-rc", `${NET.routerClient4}/24`);
     await addr(r, "veth-rc", `${NET.routerClient6}/64`);
-    await addr(r, "veth-rs", `${NET.routerServer4}/24`);
-    await addr(r, "veth-rs", `${NET.routerServer6}/64`);
+    await addr(last, "veth-rs", `${NET.routerServer4}/24`);
+    await addr(last, "veth-rs", `${NET.routerServer6}/64`);
+    for (let k = 1; k < rs.length; k++) {
+      await addr(rs[k - 1], "veth-n", `${hopLink(k, 1, 4)}/24`);
+      await addr(rs[k - 1], "veth-n", `${hopLink(k, 1, 6)}/64`);
+      await addr(rs[k], "veth-p", `${hopLink(k, 2, 4)}/24`);
+      await addr(rs[k], "veth-p", `${hopLink(k, 2, 6)}/64`);
+    }
     await addr(s, "veth-s", `${NET.server4}/24`);
     await addr(s, "veth-s", `${NET.server6}/64`);
     // targets live on loopback (this kernel has no dummy interfaces), added in one batch
@@ -207,31 +247,94 @@ export class Testbed {
       ...(t.v6 ? [`addr add ${t.v6}/128 dev lo nodad`] : []),
     ]);
     await run(["ip", "-batch", "-"], { ns: s, stdin: batch.join("\n") + "\n", check: true });
-    for (
-      const [ns, devs] of [[c, ["lo", "veth-c"]], [r, ["lo", "veth-rc", "veth-rs"]], [
-        s,
-        ["lo", "veth-s"],
-      ]] as const
-    ) {
+    const links: [string, string[]][] = [[c, ["lo", "veth-c"]], [s, ["lo", "veth-s"]]];
+    rs.forEach((ns, i) =>
+      links.push([ns, [
+        "lo",
+        i === 0 ? "veth-rc" : "veth-p",
+        ...(i === rs.length - 1 ? ["veth-rs"] : ["veth-n"]),
+      ]])
+    );
+    for (const [ns, devs] of links) {
       for (const d of devs) await sh(["ip", "link", "set", d, "up"], ns);
     }
     await sh(["ip", "route", "add", "default", "via", NET.routerClient4], c);
     await sh(["ip", "-6", "route", "add", "default", "via", NET.routerClient6], c);
     await sh(["ip", "route", "add", "default", "via", NET.routerServer4], s);
     await sh(["ip", "-6", "route", "add", "default", "via", NET.routerServer6], s);
-    await sh(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"], r);
+    for (const ns of rs) {
+      await sh(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"], ns);
+    }
+    if (rs.length > 1) await this.#routeChain();
     if (this.targets.some((t) => t.delayMs > 0)) await this.#startDelay();
     else {
-      await sh(["ip", "route", "add", NET.targets4, "via", NET.server4], r);
-      await sh(["ip", "-6", "route", "add", NET.targets6, "via", NET.server6], r);
+      await sh(["ip", "route", "add", NET.targets4, "via", this.#nextHop(4)], r);
+      await sh(["ip", "-6", "route", "add", NET.targets6, "via", this.#nextHop(6)], r);
     }
-    const rules: { addr: string; behaviour: Behaviour[] }[] = [];
-    for (const t of this.targets) {
-      if (t.v4) rules.push({ addr: t.v4, behaviour: t.behaviour });
-      if (t.v6) rules.push({ addr: t.v6, behaviour: t.behaviour });
+    for (let k = 1; k <= rs.length; k++) {
+      const rules: { addr: string; behaviour: Behaviour[] }[] = [];
+      const ipt: string[][] = [];
+      for (const t of this.targets) {
+        const bs = [...(k === 1 ? t.behaviour : []), ...(t.behaviourAt[k] ?? [])];
+        for (const a of [t.v4, t.v6]) {
+          if (!a) continue;
+          rules.push({ addr: a, behaviour: bs });
+          ipt.push(...bs.flatMap((b) => iptablesFor(b, a)));
+        }
+      }
+      const delayDev = k === 1 && this.#delayed ? DELAY_DEV : undefined;
+      const ruleset = routerRuleset("testbed", rules, delayDev);
+      await run(["nft", "-f", "-"], { ns: rs[k - 1], stdin: ruleset, check: true });
+      for (const cmd of ipt) await sh(cmd, rs[k - 1]);
     }
-    const ruleset = routerRuleset("testbed", rules, this.#delayed ? DELAY_DEV : undefined);
-    await run(["nft", "-f", "-"], { ns: r, stdin: ruleset, check: true });
+  }
+
+  /** Router 1's next hop towards the targets: the server, or router 2. */
+  #nextHop(family: 4 | 6): string {
+    if (this.routerNss.length === 1) return family === 4 ? NET.server4 : NET.server6;
+    return hopLink(1, 2, family);
+  }
+
+  /**
+   * Routes of a chain of routers: router k sends target- and server-bound packets to router
+   * k + 1 (router 1's target route is set by the caller, as it may lead into the delay element)
+   * and client-bound ones back to router k - 1; every router answers with ICMP errors at once.
+   */
+  async #routeChain() {
+    const rs = this.routerNss;
+    const last = rs.length - 1;
+    for (let i = 0; i < rs.length; i++) {
+      const ns = rs[i];
+      // no ICMP rate limit (default: 1 error per second and destination, with a burst of 50 for
+      // IPv4) so that every probe of a test gets its time-exceeded
+      await sh(["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"], ns);
+      if (i > 0) {
+        await sh(["ip", "route", "add", "198.18.0.0/24", "via", hopLink(i, 1, 4)], ns);
+        await sh(["ip", "-6", "route", "add", "fd00:c::/64", "via", hopLink(i, 1, 6)], ns);
+      }
+      if (i < last) {
+        const next4 = hopLink(i + 1, 2, 4), next6 = hopLink(i + 1, 2, 6);
+        await sh(["ip", "route", "add", "198.18.1.0/24", "via", next4], ns);
+        await sh(["ip", "-6", "route", "add", "fd00:1::/64", "via", next6], ns);
+        if (i > 0) {
+          await sh(["ip", "route", "add", NET.targets4, "via", next4], ns);
+          await sh(["ip", "-6", "route", "add", NET.targets6, "via", next6], ns);
+        }
+      } else if (i > 0) {
+        await sh(["ip", "route", "add", NET.targets4, "via", NET.server4], ns);
+        await sh(["ip", "-6", "route", "add", NET.targets6, "via", NET.server6], ns);
+      }
+    }
+  }
+
+  /**
+   * The address that answers with ICMP errors at hop `hop` (1-based; routers first, then the
+   * target itself, which is not known here: null past the last router).
+   */
+  hopAddress(hop: number, family: 4 | 6): string | null {
+    if (hop < 1 || hop > this.routerNss.length) return null;
+    if (hop === 1) return family === 4 ? NET.routerClient4 : NET.routerClient6;
+    return hopLink(hop - 1, 2, family);
   }
 
   #delayed = false;
@@ -260,8 +363,8 @@ export class Testbed {
         ["link", "set", DELAY_DEV, "up"],
         ["route", "add", NET.targets4, "dev", DELAY_DEV],
         ["route", "add", NET.targets6, "dev", DELAY_DEV],
-        ["route", "add", NET.targets4, "via", NET.server4, "table", "100"],
-        ["route", "add", NET.targets6, "via", NET.server6, "table", "100"],
+        ["route", "add", NET.targets4, "via", this.#nextHop(4), "table", "100"],
+        ["route", "add", NET.targets6, "via", this.#nextHop(6), "table", "100"],
         ["-4", "rule", "add", "iif", DELAY_DEV, "lookup", "100"],
         ["-6", "rule", "add", "iif", DELAY_DEV, "lookup", "100"],
       ]
@@ -302,11 +405,14 @@ export class Testbed {
     return t;
   }
 
-  /** Appends `rules` to the router's forward chain (the middlebox), in one `nft -f` run. */
-  async addForwardRules(rules: string[]): Promise<void> {
+  /**
+   * Appends `rules` to router `router`'s forward chain (the middlebox; default router 1), in
+   * one `nft -f` run.
+   */
+  async addForwardRules(rules: string[], router = 1): Promise<void> {
     if (rules.length === 0) return;
     await run(["nft", "-f", "-"], {
-      ns: this.routerNs,
+      ns: this.routerNss[router - 1],
       check: true,
       stdin: rules.map((r) => `add rule inet testbed forward ${r}\n`).join(""),
     });
@@ -349,9 +455,17 @@ export class Testbed {
     if (this.#destroyed) return;
     this.#destroyed = true;
     await Promise.all(this.#procs.map((p) => p.stop("SIGTERM", 2_000).catch(() => {})));
-    for (const ns of [this.clientNs, this.routerNs, this.serverNs]) await deleteNamespace(ns);
+    for (const ns of [this.clientNs, ...this.routerNss, this.serverNs]) await deleteNamespace(ns);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * An address of the link between router k and router k + 1: `side` 1 is router k's, 2 router
+ * k + 1's.
+ */
+export function hopLink(k: number, side: 1 | 2, family: 4 | 6): string {
+  return family === 4 ? `198.18.${100 + k}.${side}` : `fd00:1:${100 + k}::${side}`;
 }
 
 /** Deletes every namespace whose name starts with `prefix` (leftovers of crashed runs). */

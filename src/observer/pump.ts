@@ -10,14 +10,14 @@
  *   on a busy 2-core machine.)
  * - **Live.** Every read is awaited (it runs on Deno's blocking pool) and lasts at most
  *   `LIVE_WAIT_MS`.
- * - **Stop.** After `stop()` a live capture is still read, without waiting, until the kernel holds
- *   nothing more or `DRAIN_BATCHES` batches were read (bounded, however busy the interface); a
- *   file stops at once.
  * - **Flush.** `flush()` resolves once every packet captured before the call went through the
  *   observer: when a read that began after the call came back empty after waiting at least
  *   `QUIET_MS`, or when a packet stamped `FLUSH_MARGIN_MS` after the call was read (the ring hands
  *   packets over in order), or at the latest `FLUSH_MAX_MS` after the call. Nothing waits for the
  *   interface to go quiet: on a busy interface the second rule ends it within milliseconds.
+ * - **Stop.** `stop()` on a live capture is a flush, then the end: what the kernel held at the
+ *   call is read (a packet may sit in the ring's open block for a retire period, so a read that
+ *   does not wait could miss it). A file stops at once.
  * - **Wall clock (measure).** The observer's clock moves with packet time; with `wallClock`, a
  *   non-IP record stamped with the wall time is pushed every `CLOCK_EVERY_MS`, so flows expire on
  *   time on a quiet interface too (the original only moved on when a packet arrived).
@@ -71,8 +71,6 @@ export const LIVE_WAIT_MS = 50;
 export const FILE_WAIT_MS = 20;
 /** A file's take is awaited at least this often (ms), so that signals get through. */
 export const AWAIT_EVERY_MS = 250;
-/** Batches read after `stop()` on a live capture, at most: what the kernel still holds. */
-export const DRAIN_BATCHES = 64;
 /**
  * An empty read that waited this long proves a flush complete. The kernel hands over a partly
  * filled block once it was the open block for a whole retire period (10 ms,
@@ -110,7 +108,8 @@ export class CapturePump {
   readonly #o: PumpOptions;
   readonly #batchBytes: number;
   #stopping = false;
-  #drainsLeft = true;
+  /** Set once the stop's own flush is proved (or at once without a drain). */
+  #stopDone = false;
   #flushes: FlushRequest[] = [];
   #clock: PacketBatch | null = null;
   #ended = false;
@@ -123,12 +122,15 @@ export class CapturePump {
   }
 
   /**
-   * Ends the loop: a live capture first reads what the kernel holds (`drain` true, the default;
-   * see the module documentation), a file or `drain` false ends after the current read.
+   * Ends the loop: a live capture first reads what the kernel holds at the call (`drain` true,
+   * the default: a flush; see the module documentation), a file or `drain` false ends after the
+   * current read.
    */
   stop(drain = true): void {
+    if (!drain || !this.#src.live) this.#stopDone = true;
+    if (this.#stopping) return;
     this.#stopping = true;
-    if (!drain) this.#drainsLeft = false;
+    if (!this.#stopDone && !this.#ended) this.#request(() => this.#stopDone = true);
   }
 
   /** Whether `stop` was called. */
@@ -139,13 +141,15 @@ export class CapturePump {
   /** Resolves once every packet captured before the call went through the observer. */
   flush(): Promise<void> {
     if (this.#ended || !this.#src.live) return Promise.resolve();
-    return new Promise<void>((done) =>
-      this.#flushes.push({
-        since: performance.now(),
-        proofSec: (Date.now() + FLUSH_MARGIN_MS) / 1000,
-        done,
-      })
-    );
+    return new Promise<void>((done) => this.#request(done));
+  }
+
+  #request(done: () => void): void {
+    this.#flushes.push({
+      since: performance.now(),
+      proofSec: (Date.now() + FLUSH_MARGIN_MS) / 1000,
+      done,
+    });
   }
 
   /**
@@ -168,12 +172,10 @@ export class CapturePump {
   async #runLive(): Promise<void> {
     const src = this.#src, o = this.#o;
     const batch = new PacketBatch(this.#batchBytes);
-    let drained = 0;
     let lastClock = 0;
-    for (;;) {
-      if (this.#stopping && (!this.#drainsLeft || drained++ === DRAIN_BATCHES)) return;
+    while (!this.#stopDone) {
       const began = performance.now();
-      const wait = this.#stopping ? 0 : LIVE_WAIT_MS;
+      const wait = LIVE_WAIT_MS;
       const n = await src.next(batch, wait);
       if (n > 0) {
         o.beforePush?.(batch);
@@ -181,7 +183,6 @@ export class CapturePump {
         o.afterPush?.();
         if (this.#flushes.length > 0) this.#proveByTime(lastStampSec(batch));
       } else {
-        if (this.#stopping) return;
         o.onEmpty?.();
         // this whole quiet wait came after the requests made before it began
         if (this.#flushes.length > 0 && wait >= QUIET_MS) this.#proveQuiet(began);

@@ -3,6 +3,7 @@
  * reaches a plugin through this list.
  */
 import { dnsresolvPlugin } from "./dnsresolv.ts";
+import { accecnPlugin } from "./accecn.ts";
 import { dscpPlugin } from "./dscp.ts";
 import { ecnPlugin } from "./ecn.ts";
 import { evilbitPlugin } from "./evilbit.ts";
@@ -16,6 +17,7 @@ import type { Plugin } from "./plugin.ts";
 
 /** Every registered plugin. */
 export const PLUGINS: readonly Plugin[] = [
+  accecnPlugin,
   dnsresolvPlugin,
   dscpPlugin,
   ecnPlugin,

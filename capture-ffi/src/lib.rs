@@ -14,6 +14,7 @@
 //! - `sock*`: sockets with per-socket marking for the measurement engine.
 //! - `raw`: raw IPv4/IPv6 send of forged packets (the forge model).
 //! - `iface`: an interface's flags and addresses (getifaddrs).
+//! - `nft`: the forge model's nftables table over netlink (no `nft` command).
 
 pub mod batch;
 pub mod bpf;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod handles;
 pub mod iface;
 pub mod live;
+pub mod nft;
 pub mod pcapfile;
 pub mod pcapng;
 pub mod pcapwrite;

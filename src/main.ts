@@ -70,7 +70,8 @@ async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : EXIT.USAGE;
     }
     if (e instanceof UserError) {
-      console.error(`pathspider: ${e.message}`);
+      // an empty message: the command already said everything, only its exit status is left
+      if (e.message !== "") console.error(`pathspider: ${e.message}`);
       return e.code;
     }
     const msg = e instanceof Error ? e.message : String(e);

@@ -96,7 +96,8 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       args: subOpts as PluginArgs,
       schedule: scheduleOf({ ...m, verbose: m.verbose === true || measure.parent?.opts().verbose }),
     }, liveDeps);
-    if (code !== 0) throw new UserError("measurement interrupted", code);
+    // the run has said why (its summary and, for exit 4, the reason): only the status remains
+    if (code !== 0) throw new UserError("", code);
   });
 }
 

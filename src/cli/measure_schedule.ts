@@ -75,6 +75,20 @@ export function addScheduleOptions(measure: Command): void {
         "target once between them.",
       intAtLeast("--shard", 0, 999_999),
     )
+    .option(
+      "--status-interval <seconds>",
+      "When stderr is not a terminal, print a status line every so many seconds (0: never).",
+      numberIn("--status-interval", 0, 86_400),
+      10,
+    )
+    .option(
+      "--max-unobserved <pct>",
+      `Exit 4 (measured, not trusted) when more than PCT percent of the flows were not ` +
+        `observed (default ${DEFAULT_MAX_UNOBSERVED}).`,
+      numberIn("--max-unobserved", 0, 100),
+      DEFAULT_MAX_UNOBSERVED,
+    )
+    .option("--verbose", "Log each step of the run on stderr (set-up, settings, capture, end).")
     .addHelpText(
       "after",
       "\nExit status:\n" +
@@ -104,19 +118,6 @@ export function addProvenanceOptions(measure: Command): void {
     )
     .option("--vantage <name>", "A label for this vantage point, written to --metadata.")
     .option(
-      "--status-interval <seconds>",
-      "When stderr is not a terminal, print a status line every so many seconds (0: never).",
-      numberIn("--status-interval", 0, 86_400),
-      10,
-    )
-    .option(
-      "--max-unobserved <pct>",
-      `Exit 4 (measured, not trusted) when more than PCT percent of the flows were not ` +
-        `observed (default ${DEFAULT_MAX_UNOBSERVED}).`,
-      numberIn("--max-unobserved", 0, 100),
-      DEFAULT_MAX_UNOBSERVED,
-    )
-    .option(
       "--asn-db <file>",
       "An iptoasn.com TSV table (ip2asn-v4.tsv, -v6, -combined; plain or gzip) to find this " +
         "host's AS number offline (sip_asn); repeatable.",
@@ -131,8 +132,7 @@ export function addProvenanceOptions(measure: Command): void {
       "--stun <host[:port]>",
       "Discover the public address over STUN (RFC 8489, UDP, port 3478 by default) from this " +
         "server. No look-up leaves the host unless asked for.",
-    )
-    .option("--verbose", "Log each step of the run on stderr (set-up, settings, capture, end).");
+    );
 }
 
 /**

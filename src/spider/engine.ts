@@ -64,6 +64,8 @@ export interface EngineStats {
   results: number;
   /** Flows that were never observed (connections reported as not observed). */
   unobserved: number;
+  /** Flows of the results written (observed or not). */
+  flows: number;
   /** Jobs whose experiment or baseline connection did not succeed. */
   failedConnections: number;
 }
@@ -147,6 +149,7 @@ export class Engine {
     measured: 0,
     results: 0,
     unobserved: 0,
+    flows: 0,
     failedConnections: 0,
   };
   #stopping = false;
@@ -477,6 +480,7 @@ export class Engine {
       );
     }
     this.stats.unobserved += records.filter((r) => !r.observed).length;
+    this.stats.flows += records.length;
     if (records.some((r) => r.spdr_state !== 0)) this.stats.failedConnections++;
     this.o.write(jobResult(job, sip as string, records, conditions, this.o.outputFlows));
     this.stats.results++;

@@ -17,8 +17,10 @@ import { ringMiB } from "./ring.ts";
 import { MAX_UNCLAIMED, Merger } from "./merger.ts";
 import { captureFilterFor, type CaptureFilterSpec } from "./capture_filter.ts";
 import { ResultWriter } from "../io/output.ts";
-import { startProgress } from "./progress.ts";
+import { startProgress, startStatusLines, type StatusSource } from "./progress.ts";
+import { distrust } from "./trust.ts";
 import {
+  DEFAULT_MAX_UNOBSERVED,
   defaultSchedule,
   scheduledJobs,
   type ScheduleOptions,
@@ -101,6 +103,8 @@ export interface RunOutcome {
   signal: StopSignal | undefined;
   /** What the schedule stages skipped (shards, resumption). */
   schedule?: ScheduleStats;
+  /** `--max-unobserved` (default {@link DEFAULT_MAX_UNOBSERVED}). */
+  maxUnobserved?: number;
 }
 
 /**
@@ -143,7 +147,17 @@ async function measure(
 ): Promise<RunOutcome> {
   // before any setting changes (recovery below restores some)
   using signals = StopSignals.install(say);
+  const sched = o.schedule ?? defaultSchedule();
+  // --verbose: one line per step of the run
+  const log = sched.verbose ? (line: string) => say(`pathspider: ${line}`) : () => {};
   const model = o.plugin.model(o.args);
+  log(
+    `measure ${o.plugin.name} on ${o.iface}: model ${model.kind}, connect ${o.args.connect}, ` +
+      `timeout ${o.args.timeout} s, ${o.workers} workers` +
+      (sched.rate !== undefined ? `, at most ${sched.rate} jobs/s` : "") +
+      (sched.seed !== undefined ? `, seed ${sched.seed}` : "") +
+      (sched.shards > 1 ? `, shard ${sched.shard} of ${sched.shards}` : ""),
+  );
   using _lock = await prepareSettings(changesSettings(model), {
     wait: o.wait ?? true,
     say,
@@ -159,11 +173,24 @@ async function measure(
   });
   const chains = ["basic", ...o.plugin.chains.filter((c) => c !== "basic")];
   const timeouts = observerTimeouts(o.args.timeout);
+  const filter = captureFilterFor(o.plugin.model(o.args), o.args.connect);
   const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
     ringMiB: ringMiB(o.workers),
-    filter: captureFilterFor(o.plugin.model(o.args), o.args.connect),
+    filter,
   });
-  await using _observation = { [Symbol.asyncDispose]: () => observation.stop() };
+  await using _observation = {
+    [Symbol.asyncDispose]: async () => {
+      await observation.stop();
+      log(`capture on ${o.iface} closed; ${observation.drops()} kernel drops`);
+    },
+  };
+  log(
+    `capture opened on ${o.iface}: chains ${chains.join(" ")}, ring ${ringMiB(o.workers)} MiB, ` +
+      `filter ${filter.protocols.join("/")} ports ` +
+      `${filter.ports.map(([a, b]) => `${a}-${b}`).join(",")}` +
+      (filter.icmpErrors ? " and ICMP errors" : "") +
+      `, idle timeout ${timeouts.idle} s, expiry ${timeouts.expiry} s`,
+  );
 
   using out = (hooks.sink ?? (() => openOutput(o.output)))();
   using _flushAtExit = signals.lastAction(() => out.flushSync());
@@ -171,14 +198,17 @@ async function measure(
   await using input = await (hooks.jobs ??
     ((stats) => openJobs(o.input, { csv: o.csvInput, stats })))(feederStats);
 
-  const sched = o.schedule ?? defaultSchedule();
+  log(`input: ${o.input ?? "standard input"}${o.csvInput ? " (CSV)" : ""}`);
+  log(`output: ${o.output ?? "standard output"}`);
   const schedStats: ScheduleStats = { otherShards: 0, resumed: 0 };
 
-  using settings = new RunSettings(SettingsJournal.open(), say);
+  using settings = new RunSettings(SettingsJournal.open(), say, log);
   using _restoreAtExit = signals.lastAction(() => settings.restore());
   // the forge model's raw sockets and firewall table (journalled), or nothing
   using forge = startForge(model, settings.journal);
 
+  const source = sourceAddresses(o.iface);
+  log(`source addresses: IPv4 ${source.v4 ?? "none"}, IPv6 ${source.v6 ?? "none"}`);
   const engine = new Engine({
     plugin: o.plugin,
     args: o.args,
@@ -189,7 +219,7 @@ async function measure(
     connect: deps.connect,
     forge: forge?.send,
     apply: (s) => settings.apply(s),
-    source: sourceAddresses(o.iface),
+    source,
     merger,
     flowWaitMs: flowWaitMs(timeouts),
     // every packet of the connections (the helpers saw their last one) is in the capture ring
@@ -208,22 +238,39 @@ async function measure(
   signals.inFlight = () => engine.inFlight;
   signals.onStop(() => engine.stop());
 
+  const progress: StatusSource = {
+    done: () =>
+      engine.stats.measured + feederStats.malformed + feederStats.duplicates +
+      schedStats.otherShards + schedStats.resumed,
+    written: () => engine.stats.results,
+    total: () => input.total(),
+    failures: () => engine.stats.failedConnections,
+    unobserved: () => engine.stats.unobserved,
+    drops: () => observation.drops(),
+  };
+  const terminal = Deno.stderr.isTerminal();
   using _progress = {
-    [Symbol.dispose]: startProgress({
-      done: () =>
-        engine.stats.measured + feederStats.malformed + feederStats.duplicates +
-        schedStats.otherShards + schedStats.resumed,
-      written: () => engine.stats.results,
-      total: () => input.total(),
-      failures: () => engine.stats.failedConnections,
-    }, !o.quiet && Deno.stderr.isTerminal()),
+    [Symbol.dispose]: startProgress(progress, !o.quiet && terminal),
+  };
+  // a CI log or a journal gets plain lines instead of a redrawn one
+  using _status = {
+    [Symbol.dispose]: startStatusLines(
+      progress,
+      o.quiet || terminal ? 0 : sched.statusInterval,
+      say,
+    ),
   };
 
   await engine.run();
+  log(
+    `engine done: ${engine.stats.taken} jobs taken, ${engine.stats.results} results, ` +
+      `${engine.stats.flows} flows (${engine.stats.unobserved} unobserved)`,
+  );
   return {
     engine: engine.stats,
     feeder: feederStats,
     schedule: schedStats,
+    maxUnobserved: sched.maxUnobserved,
     get drops() {
       return observation.drops();
     },
@@ -262,7 +309,14 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
       (r.schedule?.otherShards ? `, ${r.schedule.otherShards} jobs left to other shards` : "") +
       (r.signal ? `; stopped by ${r.signal}` : ""),
   );
-  return r.signal ? signalExit(r.signal) : EXIT.OK;
+  if (r.signal) return signalExit(r.signal);
+  const why = distrust(
+    { flows: s.flows, unobserved: s.unobserved, drops: r.drops },
+    r.maxUnobserved ?? DEFAULT_MAX_UNOBSERVED,
+  );
+  if (why === null) return EXIT.OK;
+  say(`pathspider: measured, but the data cannot be trusted (exit ${EXIT.UNTRUSTED}): ${why}`);
+  return EXIT.UNTRUSTED;
 }
 
 /** `--output` (or stdout) as a result sink; a UserError if it cannot be opened. */
@@ -282,7 +336,14 @@ class RunSettings implements Disposable {
   static readonly #LAST_RESORTS = ["error", "unhandledrejection", "unload"];
   readonly #restore = () => this.restore();
 
-  constructor(readonly journal: SettingsJournal, private readonly say: (line: string) => void) {
+  /** The settings applied so far (`key=value`), each logged once. */
+  readonly #logged = new Set<string>();
+
+  constructor(
+    readonly journal: SettingsJournal,
+    private readonly say: (line: string) => void,
+    private readonly log: (line: string) => void = () => {},
+  ) {
     for (const ev of RunSettings.#LAST_RESORTS) globalThis.addEventListener(ev, this.#restore);
   }
 
@@ -293,11 +354,26 @@ class RunSettings implements Disposable {
     } catch (e) {
       throw new UserError(`cannot set ${s.key}=${s.value}: ${(e as Error).message}`);
     }
+    // a sync plugin switches its settings thousands of times a run: each value is logged once
+    const kv = `${s.key}=${s.value}`;
+    if (!this.#logged.has(kv)) {
+      this.#logged.add(kv);
+      const old = this.journal.entries.find((e) => e.key === s.key)?.old;
+      this.log(`setting ${kv} (was ${old}; later switches between values are not logged)`);
+    }
   }
 
   /** Puts back what was changed; problems are one line each. Idempotent. */
   restore(): void {
-    for (const p of this.journal.restore()) this.say(`pathspider: ${p}`);
+    const entries = this.journal.entries.length;
+    const problems = this.journal.restore();
+    for (const p of problems) this.say(`pathspider: ${p}`);
+    if (entries > 0 && problems.length === 0 && this.#logged.size > 0) {
+      this.log(
+        `settings restored: ${this.journal.entries.map((e) => `${e.key}=${e.old}`).join(", ")}`,
+      );
+      this.#logged.clear();
+    }
   }
 
   [Symbol.dispose](): void {

@@ -27,7 +27,10 @@ export interface WorkerOptions {
   vantage: string;
   /** Jobs to keep pulled ahead of the engine (about the engine's concurrency). */
   buffer: number;
-  /** End the jobs once the vantage point has none left (none pending, none in flight). */
+  /**
+   * End the jobs once the vantage point has none left (none pending, none in flight), after it
+   * has had at least one.
+   */
   untilDone: boolean;
   /** Seconds between the checks for "nothing left" while no job comes. */
   idleCheckSec?: number;
@@ -144,7 +147,11 @@ export class CampaignWorker {
     }
   }
 
-  /** Ends the jobs when the vantage point has nothing left anywhere (`--until-done`). */
+  /**
+   * Ends the jobs when the vantage point has nothing left anywhere (`--until-done`): nothing
+   * pending, nothing delivered and unacknowledged (a dead worker's jobs come back), and at least
+   * one job delivered ever (a worker started before the first `add` waits).
+   */
   async #checkDone(everyMs: number): Promise<void> {
     if (this.#closed || this.#held.size > 0 || this.#publishing.size > 0) return;
     if (performance.now() - this.#lastMessage < everyMs) return;
@@ -153,7 +160,9 @@ export class CampaignWorker {
         this.campaign.names.jobsStream,
         this.o.vantage,
       );
-      if (ci.num_pending === 0 && ci.num_ack_pending === 0 && this.#held.size === 0) {
+      // a vantage point that never had a job waits for the first ones (started before `add`)
+      const never = ci.delivered.consumer_seq === 0;
+      if (!never && ci.num_pending === 0 && ci.num_ack_pending === 0 && this.#held.size === 0) {
         this.o.say(`pathspider: vantage point ${this.o.vantage} has no jobs left`);
         this.#closed = true;
         this.#messages?.stop();

@@ -204,7 +204,10 @@ export function registerCampaign(program: Command): void {
       .requiredOption("--vantage <name>", "this vantage point's name (workers of one share jobs)")
       .option("-i, --interface <iface>", "The interface to use for the observer.", "eth0")
       .option("-w, --workers <n>", "Number of workers to use.", intIn("--workers", 1, 100000), 100)
-      .option("--until-done", "exit 0 once the vantage point has no job left (else wait for more)")
+      .option(
+        "--until-done",
+        "exit 0 once the vantage point has had jobs and has none left (else wait for more)",
+      )
       .option("--output-flows", "Include flow results in the results.")
       .option("--quiet", "Print no progress on stderr.")
       .addOption(new Option("--rate <n>", "at most N jobs started per second (issue 12)"))

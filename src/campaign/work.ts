@@ -6,9 +6,8 @@
  * @module
  */
 import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
-import { type MeasureDeps, runMeasure } from "../spider/run.ts";
-import { signalExit } from "../spider/signals.ts";
-import { EXIT } from "../errors.ts";
+import { type MeasureDeps, runMeasure, summarise } from "../spider/run.ts";
+import type { ScheduleOptions } from "../spider/schedule.ts";
 import type { Campaign, CampaignDef } from "./store.ts";
 import { CampaignWorker, ensureVantage } from "./worker.ts";
 
@@ -20,6 +19,8 @@ export interface WorkOptions {
   untilDone: boolean;
   outputFlows: boolean;
   quiet: boolean;
+  /** `--rate`, `--metadata`, status lines and the exit statuses of a scheduled run. */
+  schedule?: ScheduleOptions;
 }
 
 /** Most jobs pulled ahead of the engine, whatever `-w` says (each waits against the ack wait). */
@@ -51,6 +52,7 @@ export async function runWork(
       quiet: o.quiet,
       plugin,
       args,
+      schedule: o.schedule,
     },
     makeDeps,
     {
@@ -66,15 +68,15 @@ export async function runWork(
         [Symbol.dispose]: () => {},
       }),
       summary: (r, say) => {
+        // measure's line and exit status (a run whose flows went unobserved is no success)
+        const code = summarise(r, say);
         const w = worker.stats;
         say(
           `pathspider: campaign ${c.names.name} at ${o.vantage}: ${w.taken} jobs, ` +
             `${w.stored} results stored (${w.alreadyStored} stored before), ` +
-            `${w.skipped} redelivered jobs already done, ${w.malformed} malformed, ` +
-            `${r.engine.unobserved} unobserved flows, ${r.drops} kernel drops` +
-            (r.signal ? `; stopped by ${r.signal}` : ""),
+            `${w.skipped} redelivered jobs already done, ${w.malformed} malformed`,
         );
-        return r.signal ? signalExit(r.signal) : EXIT.OK;
+        return code;
       },
     },
   );

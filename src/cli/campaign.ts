@@ -210,16 +210,28 @@ export function registerCampaign(program: Command): void {
       )
       .option("--output-flows", "Include flow results in the results.")
       .option("--quiet", "Print no progress on stderr.")
-      .addOption(new Option("--rate <n>", "at most N jobs started per second (issue 12)"))
-      .addOption(new Option("--metadata <file>", "write the run's record to FILE (issue 12)")),
+      .option(
+        "--rate <n>",
+        "Start at most N jobs per second on this worker (as measure --rate).",
+        intIn("--rate", 1, 10_000_000),
+      )
+      .option("--metadata <file>", "The run's record (as measure --metadata), with the vantage.")
+      .option(
+        "--status-interval <seconds>",
+        "Seconds between status lines when stderr is not a terminal; 0: none.",
+        intIn("--status-interval", 0, 86_400),
+      ),
   ).action(async (nameText: string, o) => {
     const n = checkedName("campaign name", nameText);
     const vantage = checkedName("vantage point name", o.vantage);
-    for (const k of ["rate", "metadata"]) {
-      if (o[k] !== undefined) {
-        throw new UserError(`--${k} is not available in this build yet`, EXIT.USAGE);
-      }
-    }
+    const { scheduleOf } = await import("./measure_schedule.ts");
+    const schedule = scheduleOf({
+      rate: o.rate,
+      metadata: o.metadata,
+      vantage,
+      statusInterval: o.statusInterval,
+      verbose: program.opts().verbose === true,
+    });
     const code = await withCampaign(n, o, async (c) => {
       const def = await c.definition();
       const plugin = pluginOf(def.plugin);
@@ -233,6 +245,7 @@ export function registerCampaign(program: Command): void {
         untilDone: o.untilDone === true,
         outputFlows: o.outputFlows === true,
         quiet: o.quiet === true,
+        schedule,
       }, liveDeps);
     }, true);
     if (code !== 0) throw new UserError("campaign work stopped", code);

@@ -226,3 +226,29 @@ Deno.test("a worker started before any job waits; a server restart mid-run loses
     }
   });
 });
+
+Deno.test("a server with a password: refused without it, reached with it from a file", async () => {
+  const s = await NatsServer.start({ extraArgs: ["--user", "pscuser", "--pass", "pscpass"] });
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () => connectNats(accessFrom({ server: s.url }, () => undefined), { name: "t" }),
+      (e: Error & { code?: number }) => e.code === 3 && /cannot connect to NATS/.test(e.message),
+    );
+    await Deno.writeTextFile(`${dir}/pw`, "pscpass\n");
+    const a = accessFrom(
+      { server: s.url, user: "pscuser", passwordFile: `${dir}/pw` },
+      () => undefined,
+    );
+    const nc = await connectNats(a, { name: "t" });
+    try {
+      const c = await Campaign.open(nc, "auth");
+      assert.equal((await c.create(def("auth"))).existed, false);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await s.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

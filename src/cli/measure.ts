@@ -95,6 +95,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       plugin,
       args: subOpts as PluginArgs,
       schedule: scheduleOf({ ...m, verbose: m.verbose === true || measure.parent?.opts().verbose }),
+      locate: locateOf(m.locate, m.maxHops),
     }, liveDeps);
     // the run has said why (its summary and, for exit 4, the reason): only the status remains
     if (code !== 0) throw new UserError("", code);
@@ -126,6 +127,20 @@ export function registerMeasure(program: Command): void {
     .option("--output-flows", "Include flow results in output.")
     .option("--quiet", "Print no progress on stderr (the summary line is always printed).")
     .option(
+      "--locate [all]",
+      "For each job showing interference (or every job: --locate all), send its experiment's " +
+        "probe with TTL / hop limit 1, 2, ... and add `located` to its result: where a mark, " +
+        "flag or option changed or the probe was dropped. A hop number is the TTL of the probe " +
+        "whose ICMP time-exceeded (or silence) first shows the change: a router quotes what it " +
+        "received, so a change made by the router at hop k shows at hop k + 1, between `after` " +
+        "and `at`",
+    )
+    .option(
+      "--max-hops <n>",
+      "Highest TTL / hop limit --locate tries (default 32).",
+      intIn("--max-hops", 1, 255),
+    )
+    .option(
       "--no-wait",
       "While another run changes settings in this network namespace, refuse at once " +
         "(exit 3) instead of waiting for it to finish.",
@@ -148,9 +163,29 @@ export function registerMeasure(program: Command): void {
     if (first !== undefined) {
       throw new UserError(`unknown plugin '${first}'; the plugins are: ${names}`, EXIT.USAGE);
     }
+    const locate = cmd.opts().locate;
+    if (typeof locate === "string" && locate !== "all") {
+      // `--locate PLUGIN`: the optional value took the plugin's name
+      locateOf(locate, undefined);
+    }
     throw new UserError(
       `measure needs a plugin (${names}); see 'pathspider measure --help'`,
       EXIT.USAGE,
     );
   });
+}
+
+/** `--locate [all]` and `--max-hops` as the run takes them; a UserError for another value. */
+function locateOf(v: unknown, maxHops: unknown): { all: boolean; maxHops: number } | undefined {
+  if (v === undefined || v === false) {
+    if (maxHops !== undefined) throw new UserError("--max-hops needs --locate", EXIT.USAGE);
+    return undefined;
+  }
+  if (v !== true && v !== "all") {
+    throw new UserError(
+      `--locate takes 'all' or nothing, not '${v}' (give it after the plugin's name)`,
+      EXIT.USAGE,
+    );
+  }
+  return { all: v === "all", maxHops: (maxHops as number | undefined) ?? 32 };
 }

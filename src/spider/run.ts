@@ -3,6 +3,7 @@
  * journal recovery, the live observation, the engine, signals, progress and the summary line.
  * Settings changed by the plugin are restored on every path out of here.
  */
+import { DEFAULT_PROBE_RATE, type LocateSetting, startLocate } from "../locate/start.ts";
 import { EXIT, osReason, UserError } from "../errors.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
@@ -71,6 +72,8 @@ export interface MeasureOptions {
   wait?: boolean;
   /** Scheduled-run options (src/spider/schedule.ts); absent: a plain run. */
   schedule?: ScheduleOptions;
+  /** `--locate`: trace the jobs showing interference (or all); absent: no locating. */
+  locate?: LocateSetting;
 }
 
 /** The components the run uses (real ones from the CLI, fakes in tests). */
@@ -206,6 +209,10 @@ async function measure(
   using _restoreAtExit = signals.lastAction(() => settings.restore());
   // the forge model's raw sockets and firewall table (journalled), or nothing
   using forge = startForge(model, settings.journal);
+  // --locate: results pass through the locator, which adds `located` before writing them
+  const probePacer = new Pacer(sched.rate ?? DEFAULT_PROBE_RATE);
+  await using locating = o.locate &&
+    startLocate(o.iface, o.plugin, o.args, o.locate, (r) => out.write(r), () => probePacer.take());
 
   const source = sourceAddresses(o.iface);
   log(`source addresses: IPv4 ${source.v4 ?? "none"}, IPv6 ${source.v6 ?? "none"}`);
@@ -215,7 +222,7 @@ async function measure(
     workers: o.workers,
     outputFlows: o.outputFlows,
     jobs: scheduledJobs(input.jobs, sched, schedStats),
-    write: (r) => out.write(r),
+    write: locating ? (r) => locating.locator.submit(r) : (r) => out.write(r),
     connect: deps.connect,
     forge: forge?.send,
     apply: (s) => settings.apply(s),
@@ -237,6 +244,12 @@ async function measure(
   });
   signals.inFlight = () => engine.inFlight;
   signals.onStop(() => engine.stop());
+  if (locating) {
+    signals.onStop(() => {
+      probePacer.cancel();
+      locating.stop();
+    });
+  }
 
   const progress: StatusSource = {
     done: () =>
@@ -262,6 +275,7 @@ async function measure(
   };
 
   await engine.run();
+  await locating?.locator.drain();
   log(
     `engine done: ${engine.stats.taken} jobs taken, ${engine.stats.results} results, ` +
       `${engine.stats.flows} flows (${engine.stats.unobserved} unobserved)`,

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   filter: async () => (await import("./cli/filter.ts")).registerFilter,
   measure: async () => (await import("./cli/measure.ts")).registerMeasure,
   observe: async () => (await import("./cli/observe.ts")).registerObserve,
+  report: async () => (await import("./cli/report.ts")).registerReport,
 };
 
 /**

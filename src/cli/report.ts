@@ -3,7 +3,7 @@
  * only; the reading, counting and rendering live in src/report/.
  */
 import { type Command, CommanderError, InvalidArgumentError } from "commander";
-import { UserError } from "./fail.ts";
+import { EXIT, UserError } from "../errors.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -72,13 +72,13 @@ export function registerReport(program: Command): void {
     .exitOverride((err) => {
       // help and version are exits with status 0; every other commander error is a usage error
       if (err.exitCode === 0) throw err;
-      throw new CommanderError(2, err.code, err.message);
+      throw new CommanderError(EXIT.USAGE, err.code, err.message);
     })
     .action(async (paths: string[], o: Record<string, unknown>) => {
       const { buildReport } = await import("../report/build.ts");
       const asnPaths = o.asnDb as string[];
       if (asnPaths.length > 0 && o.by !== "asn") {
-        throw new UserError("--asn-db is used only with --by asn", 2);
+        throw new UserError("--asn-db is used only with --by asn", EXIT.USAGE);
       }
       let asnDb = null;
       if (asnPaths.length > 0) {

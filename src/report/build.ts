@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UserError } from "../cli/fail.ts";
+import { EXIT, UserError } from "../errors.ts";
 import type { AsnDb } from "../io/asndb.ts";
 import { Comparison, type ComparisonSummary } from "./compare.ts";
 import { groupKeyOf } from "./group.ts";
@@ -42,13 +42,18 @@ export interface ReportOptions {
 
 /** Reads `paths` and counts what the options ask for. */
 export async function buildReport(paths: string[], opts: ReportOptions = {}): Promise<Report> {
-  if (paths.length === 0) throw new UserError("no results file given (use - for stdin)", 2);
+  if (paths.length === 0) {
+    throw new UserError("no results file given (use - for stdin)", EXIT.USAGE);
+  }
   if (paths.filter((p) => p === "-" || p === "/dev/stdin").length > 1) {
-    throw new UserError("standard input can be read only once", 2);
+    throw new UserError("standard input can be read only once", EXIT.USAGE);
   }
   const metas = opts.metadata ?? [];
   if (metas.length > paths.length) {
-    throw new UserError(`${metas.length} --metadata files for ${paths.length} results files`, 2);
+    throw new UserError(
+      `${metas.length} --metadata files for ${paths.length} results files`,
+      EXIT.USAGE,
+    );
   }
   const groupKey = opts.by === undefined ? null : groupKeyOf(opts.by, opts.asnDb ?? null);
   const files: FileReport[] = paths.map((p, i) => ({
@@ -84,7 +89,7 @@ export async function buildReport(paths: string[], opts: ReportOptions = {}): Pr
   if (summary !== null && summary.runs.length < 2) {
     throw new UserError(
       "--compare needs two runs: two or more files, or one whose results carry 'vantage'",
-      2,
+      EXIT.USAGE,
     );
   }
   if (files.every((f) => typeof f.metadata?.start === "string")) {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { canonicalIp } from "../net/ip.ts";
+import { canonicalIp } from "../wire/ip.ts";
 import { conditionParts } from "./condition.ts";
 
 /** A target whose condition sets differ between runs. */

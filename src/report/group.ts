@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { UserError } from "../cli/fail.ts";
+import { EXIT, UserError } from "../errors.ts";
 import type { AsnDb } from "../io/asndb.ts";
-import { formatIp, parseIpInto } from "../net/ip.ts";
+import { formatIp, parseIpInto } from "../wire/ip.ts";
 import type { ResultFile } from "./read.ts";
 
 /** Gives the group of a result read from `file`. */
@@ -79,17 +79,22 @@ export function groupKeyOf(spec: string, asnDb: AsnDb | null): GroupKey {
   if (m) {
     const len4 = m[1] === undefined ? DEFAULT_V4 : Math.min(32, Number(m[1]));
     const len6 = m[2] !== undefined ? Number(m[2]) : m[1] === undefined ? DEFAULT_V6 : Number(m[1]);
-    if (len6 > 128) throw new UserError(`--by ${spec}: an IPv6 prefix has at most 128 bits`, 2);
+    if (len6 > 128) {
+      throw new UserError(`--by ${spec}: an IPv6 prefix has at most 128 bits`, EXIT.USAGE);
+    }
     return (rec) => prefixOf(rec.dip, len4, len6) ?? NO_VALUE;
   }
   if (spec.startsWith("prefix")) {
-    throw new UserError(`--by ${spec}: expected prefix, prefix/LEN or prefix/LEN4,LEN6`, 2);
+    throw new UserError(
+      `--by ${spec}: expected prefix, prefix/LEN or prefix/LEN4,LEN6`,
+      EXIT.USAGE,
+    );
   }
   if (spec === "vantage") {
     return (rec, file) => typeof rec.vantage === "string" ? rec.vantage : file.label;
   }
   if (spec === "" || spec.split(".").some((p) => p === "")) {
-    throw new UserError(`--by: expected asn, prefix[/LEN], vantage or a field name`, 2);
+    throw new UserError(`--by: expected asn, prefix[/LEN], vantage or a field name`, EXIT.USAGE);
   }
   const path = spec.split(".");
   return (rec) => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UserError } from "../cli/fail.ts";
+import { UserError } from "../errors.ts";
 import { type LineStats, newLineStats, readLines } from "../io/lines.ts";
 
 /** A run's metadata as `measure --metadata` writes it (only the fields the report reads are typed). */

@@ -23,6 +23,7 @@ PKGS=(
   python3-straight.plugin python3-dnslib
   gcc libc6-dev                           # cargo links the cdylib with cc
   nats-server                             # JetStream (2.9+) for the campaign tests and bench
+  chromium fonts-dejavu-core              # headless test of report --html (renders, no console error)
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it
 command -v npm >/dev/null || PKGS+=(npm)

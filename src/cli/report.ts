@@ -49,6 +49,15 @@ conditions changed and counts path dependence (broken from one run, works from
 another). Its memory grows with the number of targets (about 60 bytes each plus
 4 per run); everything else reads in constant memory however long the files.
 
+--html FILE also writes one self-contained page (nothing fetched: Apache ECharts
+is inlined) with the tables and charts: condition shares per plugin, quality at a
+glance, the time series as lines, the breakdown, the comparison as a matrix.
+
+--format pto writes the results as an observation set file of the Path
+Transparency Observatory (one observation per condition: ["", start, end, path,
+condition(, value)], then the set's metadata with _sources, _analyzer and
+_conditions), streaming, for those who archive there.
+
 Exit status: 0 done, 1 unreadable input, 2 usage error.
 `;
 
@@ -62,6 +71,8 @@ export function registerReport(program: Command): void {
     .option("--compare", "compare the targets' conditions across the files (runs)")
     .option("--metadata <file>", "run metadata of the i-th results file (repeatable)", collect, [])
     .option("--json", "print one JSON object instead of tables")
+    .option("--format <format>", "text (default), json, or pto: observations for the PTO")
+    .option("--html <file>", "also write one self-contained HTML page with tables and charts")
     .option(
       "--limit <n>",
       "list at most this many groups, targets and runs in tables",
@@ -75,6 +86,27 @@ export function registerReport(program: Command): void {
       throw new CommanderError(EXIT.USAGE, err.code, err.message);
     })
     .action(async (paths: string[], o: Record<string, unknown>) => {
+      const format = o.format ?? (o.json === true ? "json" : "text");
+      if (format !== "text" && format !== "json" && format !== "pto") {
+        throw new UserError(`--format ${o.format}: expected text, json or pto`, EXIT.USAGE);
+      }
+      if (format === "pto") {
+        if (o.by !== undefined || o.compare === true || o.html !== undefined || o.json === true) {
+          throw new UserError(
+            "--format pto takes no --by, --compare, --html or --json",
+            EXIT.USAGE,
+          );
+        }
+        if (paths.length === 0) {
+          throw new UserError("no results file given (use - for stdin)", EXIT.USAGE);
+        }
+        const { exportPto } = await import("../report/pto.ts");
+        const stats = await exportPto(paths, { metadata: o.metadata as string[] });
+        console.error(
+          `pathspider report: ${stats.observations} observations from ${stats.results} results`,
+        );
+        return;
+      }
       const { buildReport } = await import("../report/build.ts");
       const asnPaths = o.asnDb as string[];
       if (asnPaths.length > 0 && o.by !== "asn") {
@@ -93,12 +125,20 @@ export function registerReport(program: Command): void {
         metadata: o.metadata as string[],
       });
       let text: string;
-      if (o.json === true) {
+      if (format === "json") {
         const { renderJson } = await import("../report/json.ts");
         text = renderJson(report);
       } else {
         const { renderText } = await import("../report/text.ts");
         text = renderText(report, { limit: o.limit as number });
+      }
+      if (typeof o.html === "string") {
+        const { renderHtml } = await import("../report/html.ts");
+        try {
+          await Deno.writeTextFile(o.html, renderHtml(report, { limit: o.limit as number }));
+        } catch (e) {
+          throw new UserError(`cannot write ${o.html}: ${(e as Error).message}`);
+        }
       }
       await writeAll(text);
     });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UserError } from "../errors.ts";
+import { EXIT, osReason, UserError } from "../errors.ts";
 import { type LineStats, newLineStats, readLines } from "../io/lines.ts";
 
 /** A run's metadata as `measure --metadata` writes it (only the fields the report reads are typed). */
@@ -101,12 +101,12 @@ export interface ReadOptions {
 }
 
 /**
- * Streams the results of `file`, calling `visit` for each JSON object, and fills in the file's
- * counts. Blank lines are ignored. Unreadable input is a UserError.
+ * Streams the results of `file`, calling `visit` for each JSON object (and waiting when it
+ * returns a promise), and fills in the file's counts. Blank lines are ignored. Unreadable input is a UserError.
  */
 export async function readResults(
   file: ResultFile,
-  visit: (rec: Record<string, unknown>) => void,
+  visit: (rec: Record<string, unknown>) => void | Promise<void>,
   opts: ReadOptions = {},
 ): Promise<void> {
   const warn = opts.warn ?? ((m: string) => console.error(m));
@@ -134,7 +134,9 @@ export async function readResults(
         rec = undefined;
       }
       if (rec !== null && typeof rec === "object" && !Array.isArray(rec)) {
-        visit(rec as Record<string, unknown>);
+        // a visitor that writes returns a promise now and then (a full buffer): wait for it
+        const p = visit(rec as Record<string, unknown>);
+        if (p !== undefined) await p;
         continue;
       }
       file.skipped++;
@@ -142,8 +144,10 @@ export async function readResults(
       pendingReason = rec === undefined ? "not valid JSON" : "not a JSON object";
     }
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read ${file.path}: ${(e as Error).message}`);
+    // report's exit status for input it cannot read is 1 (FAILURE), also where opening the
+    // file says 3 (SETUP, what measure uses for its input)
+    const msg = e instanceof UserError ? e.message : `cannot read ${file.path}: ${osReason(e)}`;
+    throw new UserError(msg, EXIT.FAILURE);
   }
   if (pending > 0) {
     if (pending === line && stats.unterminated) {

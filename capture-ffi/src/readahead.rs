@@ -411,6 +411,38 @@ mod tests {
         assert!(cap.take(4096, -1).unwrap().0 > 0);
     }
 
+    /// A reader with a bug: one good batch, then a panic.
+    struct Buggy(u32);
+
+    impl PacketReader for Buggy {
+        fn fill_batch(&mut self, out: &mut [u8], pos: &mut usize, count: &mut u32) -> Result<bool> {
+            self.0 += 1;
+            if self.0 > 1 {
+                panic!("reader bug");
+            }
+            let meta = crate::batch::PacketMeta::default();
+            *pos = crate::batch::put_record(out, 0, &meta, &[1, 2, 3]).unwrap();
+            *count = 1;
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_panic_of_the_reader_thread_is_an_internal_error_then_the_end() {
+        let mut cap = FileCapture::new(Box::new(Buggy(0)));
+        let mut out = vec![0u8; 4096];
+        assert_eq!(cap.next(&mut out, -1).unwrap(), 1);
+        let e = cap.next(&mut out, -1).unwrap_err();
+        assert_eq!(e.code, crate::error::INTERNAL);
+        assert!(
+            e.message.contains("the file reader thread"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("reader bug"), "{}", e.message);
+        assert_eq!(cap.next(&mut out, -1).unwrap_err().code, EOF);
+    }
+
     #[test]
     fn dropping_a_capture_mid_file_stops_its_thread() {
         let mut cap = FileCapture::new(reader(pcap(100_000, 100, 0)));

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use pathspider_capture::batch::{record_len, HEADER_LEN};
 use pathspider_capture::error::{EOF, TRUNCATED};
+use pathspider_capture::readahead::FileCapture;
 use pathspider_capture::reader::{open_stream, MAX_RECORD};
 
 /// Counts the allocations of each thread: the largest single request and the peak of live bytes.
@@ -126,6 +127,27 @@ fn drain(bytes: &[u8], batch: usize) -> (usize, End) {
         }
     }
     panic!("no end after 100000 batches");
+}
+
+/// Reads `bytes` like `drain`, through the read-ahead thread (`ps_capture_next`'s path).
+fn ahead(bytes: &[u8], batch: usize) -> (usize, End) {
+    let r = match open_stream(Cursor::new(bytes.to_vec()), "fuzz") {
+        Ok(r) => r,
+        Err(e) => return (0, End::Refused(e.code)),
+    };
+    let mut cap = FileCapture::new(r);
+    let mut out = vec![0u8; batch];
+    let (mut records, mut end) = (0usize, End::Eof);
+    loop {
+        match cap.next(&mut out, -1) {
+            Ok(n) => records += n as usize,
+            Err(e) if e.code == EOF => return (records, end),
+            Err(e) => {
+                assert_eq!(end, End::Eof, "a second error");
+                end = End::Failed(e.code);
+            }
+        }
+    }
 }
 
 /// Walks `count` records that must fill `b` exactly; returns the bytes they captured.
@@ -400,6 +422,10 @@ fn every_mutant_of_every_seed_reads_within_bounds() {
                 m.len()
             );
             worst = (worst.0.max(largest), worst.1.max(peak));
+            // now and then through the read-ahead thread too: the same records and the same end
+            if mutants % 16 == 0 {
+                assert_eq!(ahead(&m, batch), (n, end), "{}: read ahead", seed.name);
+            }
             mutants += 1;
             records += n;
             ends[match end {

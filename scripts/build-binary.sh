@@ -37,9 +37,19 @@ mkdir -p "$(dirname "$OUT")"
 # the executable's virtual file system. V8 flags are fixed at compile time, for every command:
 # measure's small young generation (see bin/pathspider), since measure is the main job and its
 # runs are long; observe then pays some tens of ms of scavenges per 200,000 packets.
+# The source commit, baked in for `measure --metadata` (src/spider/metadata.ts reads it); a tree
+# that is not a git checkout builds without one.
+commit_file=src/build_commit.txt
+trap 'rm -f "$ROOT/$commit_file"' EXIT
+include_commit=()
+if commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null); then
+  [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no)" ] || commit="$commit-dirty"
+  echo "$commit" >"$commit_file"
+  include_commit=(--include "$commit_file")
+fi
 timeout 600 "$DENO" compile --quiet --allow-all --no-prompt --config deno.json \
   --v8-flags=--max-semi-space-size=4 \
-  --include "$LIB" --output "$OUT" src/main.ts
+  --include "$LIB" "${include_commit[@]}" --output "$OUT" src/main.ts
 # A full `deno` given as DENORT_BIN builds an executable that ignores the embedded program.
 if ! "$OUT" --version 2>/dev/null | grep -q '^pathspider '; then
   rm -f "$OUT"

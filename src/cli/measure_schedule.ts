@@ -89,6 +89,17 @@ export function addScheduleOptions(measure: Command): void {
       DEFAULT_MAX_UNOBSERVED,
     )
     .option("--verbose", "Log each step of the run on stderr (set-up, settings, capture, end).")
+    .option(
+      "--resume",
+      "With --output FILE: skip the targets FILE already holds and append the rest (a torn " +
+        "last line from a crash is dropped and reported).",
+    )
+    .option(
+      "--metadata <file>",
+      "Write one JSON record of the run (tool, version, command line, host, settings, times, " +
+        "counts) to FILE, also when interrupted.",
+    )
+    .option("--vantage <name>", "A label for this vantage point, written to --metadata.")
     .addHelpText(
       "after",
       "\nExit status:\n" +
@@ -106,17 +117,6 @@ export function addScheduleOptions(measure: Command): void {
 /** Adds the provenance, resumption and signal options to `measure` (not wired yet). */
 export function addProvenanceOptions(measure: Command): void {
   measure
-    .option(
-      "--resume",
-      "With --output FILE: skip the targets FILE already holds and append the rest (a torn " +
-        "last line from a crash is dropped and reported).",
-    )
-    .option(
-      "--metadata <file>",
-      "Write one JSON record of the run (tool, version, command line, host, settings, times, " +
-        "counts) to FILE, also when interrupted.",
-    )
-    .option("--vantage <name>", "A label for this vantage point, written to --metadata.")
     .option(
       "--asn-db <file>",
       "An iptoasn.com TSV table (ip2asn-v4.tsv, -v6, -combined; plain or gzip) to find this " +

@@ -16,11 +16,13 @@ export class ResultWriter implements Disposable {
   private constructor(private readonly file: Deno.FsFile | typeof Deno.stdout) {}
 
   /** Writes to `path`, or stdout when undefined or "-" (truncating a file, as the original). */
-  static open(path?: string): ResultWriter {
+  static open(path?: string, opts: { append?: boolean } = {}): ResultWriter {
     if (path === undefined || path === "-" || path === "/dev/stdout") {
       return new ResultWriter(Deno.stdout);
     }
-    return new ResultWriter(Deno.openSync(path, { write: true, create: true, truncate: true }));
+    // `append`: after what an earlier run wrote (--resume)
+    const mode = opts.append ? { append: true } : { truncate: true };
+    return new ResultWriter(Deno.openSync(path, { write: true, create: true, ...mode }));
   }
 
   /** The first write failure (closed pipe, full disk); every later `write` throws it. */

@@ -4,7 +4,11 @@
  * Settings changed by the plugin are restored on every path out of here.
  */
 import { DEFAULT_PROBE_RATE, type LocateSetting, startLocate } from "../locate/start.ts";
-import { EXIT, osReason, UserError } from "../errors.ts";
+import { EXIT, firstError, osReason, UserError } from "../errors.ts";
+import { RunRecord } from "./metadata.ts";
+import { readResumed } from "./resume.ts";
+import type { AddrSet } from "./addrset.ts";
+import { interfaceInfo } from "../ffi/iface.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
@@ -133,8 +137,46 @@ export async function runMeasure(
 ): Promise<number> {
   const say = (line: string) => console.error(line);
   checkInterfaceUp(o.iface);
-  const outcome = await measure(o, makeDeps, hooks, say);
-  return (hooks.summary ?? summarise)(outcome, say);
+  const record = startRecord(o);
+  let outcome: RunOutcome;
+  try {
+    outcome = await measure(o, makeDeps, hooks, say, record);
+  } catch (e) {
+    const first = firstError(e);
+    record?.write(first instanceof UserError ? first.code : EXIT.INTERNAL, {
+      error: first instanceof Error ? first.message : String(first),
+    });
+    throw e;
+  }
+  const code = (hooks.summary ?? summarise)(outcome, say);
+  record?.write(code, { signal: outcome.signal });
+  return code;
+}
+
+/**
+ * The `--metadata` record of the run, written once at once (a path that cannot be written fails
+ * the set-up, before anything is measured; a run killed with SIGKILL leaves that first record,
+ * whose `exit_status` is null).
+ */
+function startRecord(o: MeasureOptions): RunRecord | undefined {
+  const sched = o.schedule;
+  if (sched?.metadata === undefined) return undefined;
+  const record = new RunRecord(sched.metadata, {
+    plugin: o.plugin,
+    args: o.args,
+    model: o.plugin.model(o.args),
+    workers: o.workers,
+    input: o.input,
+    output: o.output,
+    schedule: sched,
+    iface: o.iface,
+  });
+  try {
+    record.write(null);
+  } catch (e) {
+    throw new UserError(`cannot write ${sched.metadata}: ${osReason(e)}`, EXIT.SETUP);
+  }
+  return record;
 }
 
 /**
@@ -147,9 +189,15 @@ async function measure(
   makeDeps: () => MeasureDeps | Promise<MeasureDeps>,
   hooks: RunHooks,
   say: (line: string) => void,
+  record?: RunRecord,
 ): Promise<RunOutcome> {
   // before any setting changes (recovery below restores some)
   using signals = StopSignals.install(say);
+  // a second signal exits at once: the record is the last thing written (after the settings)
+  using _recordAtExit = signals.lastAction(() => {
+    const sig = signals.signal;
+    record?.write(sig ? signalExit(sig) : null, { signal: sig });
+  });
   const sched = o.schedule ?? defaultSchedule();
   // --verbose: one line per step of the run
   const log = sched.verbose ? (line: string) => say(`pathspider: ${line}`) : () => {};
@@ -167,6 +215,7 @@ async function measure(
     netns: currentNetns(),
     cancelled: () => signals.signal && { why: signals.signal, code: signalExit(signals.signal) },
   });
+  record?.settingsBefore();
   const deps = await makeDeps();
   using _deps = { [Symbol.dispose]: () => deps.close?.() };
 
@@ -195,7 +244,11 @@ async function measure(
       `, idle timeout ${timeouts.idle} s, expiry ${timeouts.expiry} s`,
   );
 
-  using out = (hooks.sink ?? (() => openOutput(o.output)))();
+  // --resume: the targets the output already holds (a torn last line cut off first)
+  const resumed = sched.resume && o.output !== undefined
+    ? await resumeFrom(o.output, say)
+    : undefined;
+  using out = (hooks.sink ?? (() => openOutput(o.output, resumed !== undefined)))();
   using _flushAtExit = signals.lastAction(() => out.flushSync());
   const feederStats = newFeederStats();
   await using input = await (hooks.jobs ??
@@ -215,13 +268,19 @@ async function measure(
     startLocate(o.iface, o.plugin, o.args, o.locate, (r) => out.write(r), () => probePacer.take());
 
   const source = sourceAddresses(o.iface);
+  if (record !== undefined) {
+    record.host.addresses = (interfaceInfo(o.iface)?.addresses ?? []).map((a) =>
+      `${a.address}/${a.prefix}`
+    );
+    record.host.sip = { v4: source.v4 ?? null, v6: source.v6 ?? null };
+  }
   log(`source addresses: IPv4 ${source.v4 ?? "none"}, IPv6 ${source.v6 ?? "none"}`);
   const engine = new Engine({
     plugin: o.plugin,
     args: o.args,
     workers: o.workers,
     outputFlows: o.outputFlows,
-    jobs: scheduledJobs(input.jobs, sched, schedStats),
+    jobs: scheduledJobs(input.jobs, sched, schedStats, resumed),
     write: locating ? (r) => locating.locator.submit(r) : (r) => out.write(r),
     connect: deps.connect,
     forge: forge?.send,
@@ -242,6 +301,18 @@ async function measure(
     opensAtCall: deps.opensAtCall?.(o.args.connect) ?? false,
     ...hooks.engine,
   });
+  if (record !== undefined) {
+    record.counts = () => ({
+      jobs: engine.stats.taken,
+      results: engine.stats.results,
+      skipped: feederStats.malformed + feederStats.duplicates,
+      flows: engine.stats.flows,
+      unobserved: engine.stats.unobserved,
+      kernel_drops: observation.drops(),
+      other_shards: schedStats.otherShards,
+      resumed: schedStats.resumed,
+    });
+  }
   signals.inFlight = () => engine.inFlight;
   signals.onStop(() => engine.stop());
   if (locating) {
@@ -321,6 +392,7 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
       `${s.unobserved} unobserved flows, ${r.drops} kernel drops` +
       (r.unclaimed !== undefined ? `, ${r.unclaimed} unclaimed flows dropped` : "") +
       (r.schedule?.otherShards ? `, ${r.schedule.otherShards} jobs left to other shards` : "") +
+      (r.schedule?.resumed ? `, ${r.schedule.resumed} jobs already in the output` : "") +
       (r.signal ? `; stopped by ${r.signal}` : ""),
   );
   if (r.signal) return signalExit(r.signal);
@@ -333,10 +405,28 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
   return EXIT.UNTRUSTED;
 }
 
-/** `--output` (or stdout) as a result sink; a UserError if it cannot be opened. */
-function openOutput(path: string | undefined): ResultSink {
+/** Reads the output to resume; one line says what it holds. */
+async function resumeFrom(path: string, say: (line: string) => void): Promise<AddrSet> {
+  let r;
   try {
-    return ResultWriter.open(path);
+    r = await readResumed(path);
+  } catch (e) {
+    throw new UserError(`cannot resume ${path}: ${osReason(e)}`, EXIT.SETUP);
+  }
+  say(
+    r.existed
+      ? `pathspider: resuming ${path}: ${r.results} results kept` +
+        (r.tornBytes > 0 ? `, a torn last line of ${r.tornBytes} bytes dropped` : "") +
+        (r.unreadable > 0 ? `, ${r.unreadable} lines that are not results left as they are` : "")
+      : `pathspider: resuming ${path}: no such file yet, measuring every job`,
+  );
+  return r.done;
+}
+
+/** `--output` (or stdout) as a result sink; a UserError if it cannot be opened. */
+function openOutput(path: string | undefined, append = false): ResultSink {
+  try {
+    return ResultWriter.open(path, { append });
   } catch (e) {
     throw new UserError(`cannot write ${path}: ${osReason(e)}`, EXIT.SETUP);
   }

@@ -3,7 +3,7 @@
  * a seeded order, a paced run.
  */
 import assert from "node:assert/strict";
-import { run, Testbed } from "./lib/testbed.ts";
+import { Background, run, Testbed } from "./lib/testbed.ts";
 import { jobsFor, measure, PATHSPIDER, warmUp } from "./measure_run.ts";
 
 const NAMES = Array.from({ length: 8 }, (_, i) => `t${i}`);
@@ -184,5 +184,136 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
         assert.ok(!out.stderr.includes("    at "));
       },
     );
+
+    await t.step(
+      "kill -9 half way, then the same command with --resume: one result per job",
+      async () => {
+        const dir = await Deno.makeTempDir({ prefix: "psresume-" });
+        try {
+          const input = `${dir}/jobs.ndjson`, output = `${dir}/results.ndjson`;
+          await Deno.writeTextFile(input, jobs);
+          const args = [
+            PATHSPIDER,
+            "measure",
+            "-i",
+            tb.clientIface,
+            "--rate",
+            "4",
+            "--input",
+            input,
+            "--output",
+            output,
+            "--resume",
+            "dscp",
+            "--connect",
+            "tcp",
+            "--timeout",
+            "2",
+          ];
+          const lines = async () => {
+            try {
+              return (await Deno.readTextFile(output)).split("\n").filter((l) => l !== "").length;
+            } catch {
+              return 0;
+            }
+          };
+          const first = new Background(args, { ns: tb.clientNs });
+          for (let i = 0; i < 200 && await lines() < 5; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const st = await first.stop("SIGKILL");
+          assert.equal(st.signal, "SIGKILL");
+          assert.match(first.stderr, /resuming .*: no such file yet, measuring every job/);
+          const kept = await lines();
+          assert.ok(kept >= 5 && kept < 16, `${kept} results before the kill`);
+          // what a crash in the middle of a write leaves: a line without its line feed
+          await Deno.writeTextFile(output, '{"dip":"198.19.0.', { append: true });
+          const again = await run(["ip", "netns", "exec", tb.clientNs, ...args], {
+            timeoutMs: 120_000,
+          });
+          assert.equal(again.code, 0, again.stderr);
+          assert.match(
+            again.stderr,
+            new RegExp(
+              `resuming ${output}: ${kept} results kept, a torn last line of 17 bytes dropped`,
+            ),
+          );
+          assert.match(again.stderr, new RegExp(`, ${kept} jobs already in the output`));
+          const text = await Deno.readTextFile(output);
+          assert.ok(text.endsWith("\n"));
+          const dips = text.trim().split("\n").map((l) => JSON.parse(l).dip as string);
+          assert.equal(dips.length, 16);
+          assert.deepEqual([...dips].sort(), all);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step("--metadata: one record of the run, also when interrupted", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "psmeta-" });
+      try {
+        const meta = `${dir}/run.metadata.json`;
+        const out = await measure(
+          tb,
+          ["--metadata", meta, "--vantage", "lab-1", "--seed", "3", "ecn", "--timeout", "2"],
+          jobs,
+        );
+        assert.equal(out.code, 0, out.stderr);
+        const m = JSON.parse(await Deno.readTextFile(meta));
+        assert.equal(m.tool, "pathspider");
+        assert.match(m.version, /^\d+\.\d+\.\d+$/);
+        // the source tree is a git checkout: the commit comes from it
+        assert.equal(m.commit_from, "git");
+        assert.match(m.commit, /^[0-9a-f]{40}(-dirty)?$/);
+        assert.deepEqual(m.command_line.slice(0, 3), ["measure", "-i", tb.clientIface]);
+        assert.equal(m.plugin, "ecn");
+        assert.deepEqual(m.plugin_options, { connect: "http", timeout: 2 });
+        assert.equal(m.vantage, "lab-1");
+        assert.equal(m.interface, tb.clientIface);
+        assert.ok(m.addresses.includes("198.18.0.2/24"), JSON.stringify(m.addresses));
+        assert.deepEqual(m.sip, { v4: "198.18.0.2", v6: "fd00:c::2" });
+        assert.equal(m.kernel, Deno.osRelease());
+        // ecn changes tcp_ecn during the run and puts it back
+        assert.equal(typeof m.sysctls.before["net.ipv4.tcp_ecn"], "string");
+        assert.deepEqual(m.sysctls.after, m.sysctls.before);
+        assert.ok(m.start < m.end && m.start.endsWith("Z"), `${m.start} ${m.end}`);
+        assert.equal(m.seed, "3");
+        assert.deepEqual([m.shards, m.shard, m.rate], [1, 0, null]);
+        assert.equal(m.counts.jobs, 16);
+        assert.equal(m.counts.results, 16);
+        assert.equal(m.counts.flows, 32);
+        assert.deepEqual([m.counts.skipped, m.counts.kernel_drops], [0, 0]);
+        assert.deepEqual([m.exit_status, m.interrupted_by, m.error], [0, null, null]);
+
+        // interrupted: SIGINT half way; the record says so
+        const input = `${dir}/jobs.ndjson`;
+        await Deno.writeTextFile(input, jobs);
+        const bg = new Background([
+          PATHSPIDER,
+          "measure",
+          "-i",
+          tb.clientIface,
+          "--rate",
+          "2",
+          "--input",
+          input,
+          "--metadata",
+          meta,
+          "dscp",
+          "--connect",
+          "tcp",
+        ], { ns: tb.clientNs });
+        await bg.waitFor((_e, stdout) => stdout.split("\n").length > 3, 20_000);
+        const st = await bg.stop("SIGINT", 20_000);
+        assert.equal(st.code, 130, bg.stderr);
+        const i = JSON.parse(await Deno.readTextFile(meta));
+        assert.deepEqual([i.exit_status, i.interrupted_by], [130, "SIGINT"]);
+        assert.ok(i.counts.results >= 3 && i.counts.results < 16, JSON.stringify(i.counts));
+        assert.equal(i.counts.results, bg.stdout.trim().split("\n").length);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, results in bench/out/. Never part of `make test`. Needs root.
 #   BENCH_RUNS (observe repetitions, 3), BENCH_TARGETS (measure/forge targets, 1000),
-#   BENCH_MEMORY_JOBS (jobs of the memory run, 1,000,000)
+#   BENCH_MEMORY_JOBS (jobs of the memory run, 1,000,000), BENCH_CAMPAIGN_JOBS (10,000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -22,3 +22,5 @@ echo "=== measure memory: a long input of refusing targets ===" >&2
 "$DENO" run -A bench/measure_memory.ts "${BENCH_MEMORY_JOBS:-1000000}" "dscp --connect tcp" "ecn --connect tcp"
 echo "=== forge: evilbit / udpzero and the raw send rate ===" >&2
 bash bench/forge.sh "${BENCH_TARGETS:-1000}"
+echo "=== campaign: one and three JetStream workers against measure ===" >&2
+"$DENO" run -A bench/campaign.ts "${BENCH_CAMPAIGN_JOBS:-10000}" 100 3

@@ -98,7 +98,7 @@ export class CampaignWorker {
       for (const ds of this.#held.values()) for (const m of ds) m.working();
     }, this.def.ackWaitSec * 1000 / 3);
     if (this.o.untilDone) {
-      const every = (this.o.idleCheckSec ?? 1) * 1000;
+      const every = (this.o.idleCheckSec ?? 0.25) * 1000;
       this.#lastMessage = performance.now();
       this.#idle = setInterval(() => this.#checkDone(every), every);
     }
@@ -149,11 +149,12 @@ export class CampaignWorker {
 
   /**
    * Ends the jobs when the vantage point has nothing left anywhere (`--until-done`): nothing
-   * pending, nothing delivered and unacknowledged (a dead worker's jobs come back), and at least
-   * one job delivered ever (a worker started before the first `add` waits).
+   * pending, nothing delivered and unacknowledged but what this worker measures (a dead worker's
+   * jobs come back), and at least one job delivered ever (a worker started before the first
+   * `add` waits).
    */
   async #checkDone(everyMs: number): Promise<void> {
-    if (this.#closed || this.#held.size > 0 || this.#publishing.size > 0) return;
+    if (this.#closed) return;
     if (performance.now() - this.#lastMessage < everyMs) return;
     try {
       const ci = await this.campaign.jsm.consumers.info(
@@ -162,7 +163,11 @@ export class CampaignWorker {
       );
       // a vantage point that never had a job waits for the first ones (started before `add`)
       const never = ci.delivered.consumer_seq === 0;
-      if (!never && ci.num_pending === 0 && ci.num_ack_pending === 0 && this.#held.size === 0) {
+      // every job in flight is one this worker measures: no other can come back from a dead
+      // worker, so the engine may finish what it holds (it then flushes the capture at once
+      // instead of waiting out the flows' expiry timers)
+      const onlyOurs = ci.num_ack_pending <= this.#held.size;
+      if (!never && ci.num_pending === 0 && onlyOurs) {
         this.o.say(`pathspider: vantage point ${this.o.vantage} has no jobs left`);
         this.#closed = true;
         this.#messages?.stop();

@@ -8,6 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { conditionParts } from "../../src/report/condition.ts";
 import { asnOfResult, prefixOf } from "../../src/report/group.ts";
+import { keyTarget, targetKey } from "../../src/report/compare.ts";
 
 const FIX = new URL("../report/fixtures/", import.meta.url).pathname;
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -301,4 +302,14 @@ Deno.test("report: usage errors exit 2, unreadable input exits 1, both in one li
   const missing = await report(["/nonexistent/results.ndjson"]);
   assertEquals(missing.code, 1);
   assertEquals(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+});
+
+Deno.test("targetKey gives one key per (address, port) and keyTarget reads it back", () => {
+  assertEquals(targetKey("2001:DB8::0:1", 443), targetKey("2001:db8::1", 443));
+  assert(targetKey("192.0.2.1", 80) !== targetKey("192.0.2.1", 443));
+  assert(targetKey("192.0.2.1", -1) !== targetKey("192.0.2.1", 0));
+  assertEquals(keyTarget(targetKey("2001:DB8::0:1", 443)!), { dip: "2001:db8::1", dp: 443 });
+  assertEquals(keyTarget(targetKey("198.19.0.255", 65535)!), { dip: "198.19.0.255", dp: 65535 });
+  assertEquals(keyTarget(targetKey("192.0.2.1", -1)!), { dip: "192.0.2.1", dp: null });
+  assertEquals(targetKey("example.com", 80), null);
 });

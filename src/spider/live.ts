@@ -20,7 +20,11 @@ export function observeLive(
   chainNames: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: { idle: number; expiry: number },
-  capture: { ringMiB: number; filter?: CaptureFilterSpec } = { ringMiB: 16 },
+  capture: {
+    ringMiB: number;
+    filter?: CaptureFilterSpec;
+    onError?: (e: Error) => void;
+  } = { ringMiB: 16 },
 ): LiveObservation {
   let src: CaptureSource;
   try {
@@ -48,7 +52,13 @@ export function observeLive(
     resetIsFinal: true,
   });
   const pump = new CapturePump(src, observer, { wallClock: true });
-  const loop = pump.run();
+  // a capture that fails (the interface went down: status -4) ends the pump; the run is told
+  // and stops, instead of an unhandled rejection ending the process with a stack trace
+  let failure: unknown;
+  const loop = pump.run().catch((e) => {
+    failure = e;
+    capture.onError?.(e instanceof Error ? e : new Error(String(e)));
+  });
   let running = true;
   let dropped = 0;
   return {
@@ -64,6 +74,8 @@ export function observeLive(
         } catch { /* closed */ }
         src.close();
       }
+      // told nobody: the caller learns it here
+      if (failure !== undefined && capture.onError === undefined) throw failure;
     },
     async flush() {
       await pump.flush();

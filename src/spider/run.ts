@@ -14,6 +14,7 @@ import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
 import { type FeederStats, type JobSource, newFeederStats, openJobs } from "./feeder.ts";
 import { startForge } from "./forge.ts";
+import { CaptureError, Status } from "../ffi/status.ts";
 import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
 import { checkInterfaceUp, sourceAddresses } from "../host/iface.ts";
 import { currentNetns, SettingsJournal } from "../host/journal.ts";
@@ -52,7 +53,12 @@ export type ObserveFn = (
   chains: string[],
   onFlow: (flow: FlowRecord) => void,
   timeouts: ObserverTimeouts,
-  capture: { ringMiB: number; filter?: CaptureFilterSpec },
+  capture: {
+    ringMiB: number;
+    filter?: CaptureFilterSpec;
+    /** Called once if the capture fails (e.g. the interface went down, status -4). */
+    onError?: (e: Error) => void;
+  },
 ) => LiveObservation;
 
 /** Observer timeouts (seconds), as the original's `idle_timeout` and `expiry_timeout`. */
@@ -108,6 +114,8 @@ export interface RunOutcome {
   unclaimed?: number;
   /** The signal that stopped the run, if one did. */
   signal: StopSignal | undefined;
+  /** Why the run stopped early other than by a signal (the capture failed), if it did. */
+  failure?: string;
   /** What the schedule stages skipped (shards, resumption). */
   schedule?: ScheduleStats;
   /** `--max-unobserved` (default {@link DEFAULT_MAX_UNOBSERVED}). */
@@ -229,6 +237,7 @@ async function measure(
   const observation = deps.observe(o.iface, chains, (f) => merger.addFlow(f), timeouts, {
     ringMiB: ringMiB(o.workers),
     filter,
+    onError: (e) => signals.fail(captureFailure(o.iface, e)),
   });
   await using _observation = {
     [Symbol.asyncDispose]: async () => {
@@ -365,7 +374,18 @@ async function measure(
     get signal() {
       return signals.signal;
     },
+    get failure() {
+      return signals.failure;
+    },
   };
+}
+
+/** One line for a capture that failed mid-run. */
+function captureFailure(iface: string, e: Error): string {
+  if (e instanceof CaptureError && e.code === Status.INTERFACE_DOWN) {
+    return `interface ${iface} went down`;
+  }
+  return `capture on ${iface} failed: ${e.message}`;
 }
 
 /** Whether a run in `model` changes system settings (and so takes the settings lock). */
@@ -393,9 +413,10 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
       (r.unclaimed !== undefined ? `, ${r.unclaimed} unclaimed flows dropped` : "") +
       (r.schedule?.otherShards ? `, ${r.schedule.otherShards} jobs left to other shards` : "") +
       (r.schedule?.resumed ? `, ${r.schedule.resumed} jobs already in the output` : "") +
-      (r.signal ? `; stopped by ${r.signal}` : ""),
+      (r.signal ? `; stopped by ${r.signal}` : r.failure ? `; stopped: ${r.failure}` : ""),
   );
   if (r.signal) return signalExit(r.signal);
+  if (r.failure) return EXIT.FAILURE;
   const why = distrust(
     { flows: s.flows, unobserved: s.unobserved, drops: r.drops },
     r.maxUnobserved ?? DEFAULT_MAX_UNOBSERVED,

@@ -42,9 +42,9 @@ export class StopSignals implements Disposable {
     return new StopSignals(say);
   }
 
-  /** Calls `fn` on the first signal (at once if it already came). */
+  /** Calls `fn` on the first signal or failure (at once if one already came). */
   onStop(fn: (sig: StopSignal) => void): void {
-    if (this.signal !== undefined) fn(this.signal);
+    if (this.signal !== undefined || this.failure !== undefined) fn(this.signal ?? "SIGTERM");
     else this.#onStop.add(fn);
   }
 
@@ -63,7 +63,27 @@ export class StopSignals implements Disposable {
     };
   }
 
+  /** Why the run stopped other than by a signal (a capture failure), if it did. */
+  failure: string | undefined;
+
+  /**
+   * Stops the run as a first signal would (no more jobs; those in flight finish), for `reason`,
+   * said once as one line. A signal after it still stops at once.
+   */
+  fail(reason: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = reason;
+    this.say(`pathspider: ${reason}; stopping (finished results are kept)`);
+    if (this.signal !== undefined) return;
+    for (const fn of this.#onStop) fn("SIGTERM");
+    this.#onStop.clear();
+  }
+
   #received(sig: StopSignal): void {
+    if (this.signal === undefined && this.#onStop.size === 0 && this.failure !== undefined) {
+      // already stopping for a failure: a signal now means "at once"
+      this.signal = sig;
+    }
     if (this.signal === undefined) {
       this.signal = sig;
       this.say(

@@ -1,8 +1,9 @@
 /**
  * Every way out of `pathspider measure ecn` restores the client namespace's sysctls to the values
  * they had before (set to non-defaults here so that a reset to defaults would not pass): normal
- * end, SIGINT, SIGTERM, a second SIGINT, a broken output pipe, and SIGKILL followed by the next
- * run, which restores the killed run's settings and says so.
+ * end, SIGINT, SIGTERM and SIGHUP (beside a ping every 5 ms), a second SIGINT, a broken output
+ * pipe, two overlapping runs, SIGKILL followed by the next run (which restores the killed run's
+ * settings and says so), and the interface going down mid-run.
  */
 import assert from "node:assert/strict";
 import { Testbed } from "./lib/testbed.ts";
@@ -30,6 +31,11 @@ async function withTestbed(fn: (tb: Testbed, journalDir: string) => Promise<void
   } finally {
     await tb.destroy();
   }
+}
+
+/** Journal files left in `dir` (the lock file stays by design). */
+function journalsIn(dir: string) {
+  return [...Deno.readDirSync(dir)].map((d) => d.name).filter((n) => n.startsWith("journal-"));
 }
 
 async function sysctls(tb: Testbed) {
@@ -103,8 +109,10 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       assert.deepEqual(await sysctls(tb), BEFORE);
     });
 
-    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
       await t.step(`${sig} mid-run: finished results flushed, settings restored`, async () => {
+        // a busy interface beside the run: a ping every 5 ms (nothing may wait for quiet)
+        const pinger = tb.spawn(["ping", "-q", "-i", "0.005", tb.targets[0].v4!]);
         const p = start(tb, journalDir);
         const out = collect(p.stdout);
         const err = collect(p.stderr);
@@ -122,6 +130,7 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
         assert.equal(Number(m[1]), got.length, "every job taken was written");
         assert.ok(got.length < 24, "stopped early");
         assert.deepEqual(await sysctls(tb), BEFORE);
+        await pinger.stop("SIGINT");
       });
     }
 
@@ -203,11 +212,7 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       await p.status;
       await out.done.catch(() => {});
       assert.equal(await clientSysctl(tb, "net.ipv4.tcp_ecn"), "1");
-      const journals = () =>
-        [...Deno.readDirSync(journalDir)].map((d) => d.name).filter((n) =>
-          n.startsWith("journal-")
-        );
-      assert.equal(journals().length, 1);
+      assert.equal(journalsIn(journalDir).length, 1);
       // the next run, in the same namespace
       const next = new Deno.Command("ip", {
         args: ["netns", "exec", tb.clientNs, PATHSPIDER, "measure", "-i", tb.clientIface, "ecn"],
@@ -225,7 +230,32 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
       );
       assert.match(stderr, /earlier run \(pid \d+\) that did not finish/);
       assert.deepEqual(await sysctls(tb), BEFORE);
-      assert.equal(journals().length, 0);
+      assert.equal(journalsIn(journalDir).length, 0);
+    });
+
+    // last: it takes the client's link down (and so its routes)
+    await t.step("the interface going down mid-run: one line, results kept, restored", async () => {
+      const p = start(tb, journalDir);
+      const out = collect(p.stdout);
+      const err = collect(p.stderr);
+      await waitFor(() => results(out.text()).length >= 2);
+      await tb.exec(["ip", "link", "set", tb.clientIface, "down"]);
+      const st = await p.status;
+      await out.done;
+      await err.done;
+      assert.equal(st.code, 1, err.text());
+      const got = results(out.text());
+      assert.ok(got.length >= 2);
+      assert.match(
+        err.text(),
+        new RegExp(`^pathspider: interface ${tb.clientIface} went down`, "m"),
+      );
+      assert.doesNotMatch(err.text(), /\n\s+at |internal error|Uncaught/);
+      const m = err.text().match(/(\d+) jobs, (\d+) results/);
+      assert.ok(m, err.text());
+      assert.equal(Number(m[2]), got.length, "every result counted was written");
+      assert.deepEqual(await sysctls(tb), BEFORE);
+      assert.equal(journalsIn(journalDir).length, 0);
     });
   });
 });

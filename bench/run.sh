@@ -24,3 +24,5 @@ echo "=== forge: evilbit / udpzero and the raw send rate ===" >&2
 bash bench/forge.sh "${BENCH_TARGETS:-1000}"
 echo "=== campaign: one and three JetStream workers against measure ===" >&2
 "$DENO" run -A bench/campaign.ts "${BENCH_CAMPAIGN_JOBS:-10000}" 100 3
+echo "=== locate: 1,000 discrepant targets on the delayed network ===" >&2
+"$DENO" run -A bench/locate.ts "${BENCH_TARGETS:-1000}"

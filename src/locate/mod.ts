@@ -26,7 +26,7 @@ export const DEFAULT_MAX_HOPS = 32;
 export const TRIES = 2;
 /** Silent hops in a row that end a trace (past the target's hop nothing answers either). */
 export const SILENT_STOP = 3;
-/** Jobs traced at once. */
+/** Jobs traced at once, by default. */
 export const CONCURRENT = 64;
 
 /**
@@ -63,6 +63,8 @@ export interface LocatorOptions {
   io: ProbeIo;
   /** The next probe source port. */
   port: () => number;
+  /** Jobs traced at once (default {@link CONCURRENT}). */
+  concurrency?: number;
 }
 
 /** Locates the changes of one job's result; resolves to its `located` list. */
@@ -121,7 +123,7 @@ export async function locateJob(
   return { located, probes };
 }
 
-/** Runs the locating of a run's results, at most {@link CONCURRENT} jobs at once. */
+/** Runs the locating of a run's results, a bounded number of jobs at once. */
 export class Locator {
   readonly #o: LocatorOptions;
   readonly #model: Model;
@@ -150,7 +152,7 @@ export class Locator {
   }
 
   #pump(): void {
-    while (this.#active < CONCURRENT && this.#queue.length > 0) {
+    while (this.#active < (this.#o.concurrency ?? CONCURRENT) && this.#queue.length > 0) {
       const r = this.#queue.shift()!;
       this.#active++;
       this.#one(r).finally(() => {
@@ -171,8 +173,11 @@ export class Locator {
         this.#o.io,
         { maxHops: this.#o.maxHops, tries: TRIES, silentStop: SILENT_STOP, port: this.#o.port },
       );
-      this.probesPerJob.push(probes);
-      if (!this.#stopped) r.located = located;
+      // a trace cut short by a stop says nothing: the result goes out without `located`
+      if (!this.#stopped) {
+        this.probesPerJob.push(probes);
+        r.located = located;
+      }
     } catch (e) {
       console.error(`pathspider: locating ${r.dip} failed: ${(e as Error).message}`);
     }

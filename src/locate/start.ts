@@ -29,13 +29,16 @@ export interface RunLocate extends AsyncDisposable {
   locator: Locator;
   /** Probes sent. */
   probes(): number;
+  /** One line for the end of the run: jobs traced, probes per job (median, worst). */
+  summary(): string;
   /** Stops locating at once (a signal): traces in flight end, results are written as they are. */
   stop(): void;
 }
 
 /**
  * Opens the tracer on `iface` and a locator writing through `write`; `pace` bounds the probes
- * (the run's pacer at `--rate` probes per second). Throws UserError without CAP_NET_RAW.
+ * (the run's pacer at `--rate` probes per second); `concurrency` jobs are traced at once (the
+ * run's workers: a trace mostly waits). Throws UserError without CAP_NET_RAW.
  */
 export function startLocate(
   iface: string,
@@ -44,6 +47,7 @@ export function startLocate(
   setting: LocateSetting,
   write: (r: Record<string, unknown>) => void,
   pace: () => Promise<void>,
+  concurrency: number,
 ): RunLocate {
   let tracer: Tracer;
   try {
@@ -66,10 +70,17 @@ export function startLocate(
     write,
     io: tracer,
     port: () => FORGE_PORTS.first + (next++ % n),
+    concurrency,
   });
   return {
     locator,
     probes: () => tracer.sent,
+    summary: () => {
+      const p = [...locator.probesPerJob].sort((a, b) => a - b);
+      const median = p.length ? p[(p.length - 1) >> 1] : 0;
+      return `pathspider: located ${p.length} jobs with ${tracer.sent} probes ` +
+        `(per job: median ${median}, worst ${p.length ? p[p.length - 1] : 0})`;
+    },
     stop: () => {
       locator.stop();
       void tracer.close();

@@ -274,7 +274,15 @@ async function measure(
   // --locate: results pass through the locator, which adds `located` before writing them
   const probePacer = new Pacer(sched.rate ?? DEFAULT_PROBE_RATE);
   await using locating = o.locate &&
-    startLocate(o.iface, o.plugin, o.args, o.locate, (r) => out.write(r), () => probePacer.take());
+    startLocate(
+      o.iface,
+      o.plugin,
+      o.args,
+      o.locate,
+      (r) => out.write(r),
+      () => probePacer.take(),
+      o.workers,
+    );
 
   const source = sourceAddresses(o.iface);
   if (record !== undefined) {
@@ -355,7 +363,10 @@ async function measure(
   };
 
   await engine.run();
-  await locating?.locator.drain();
+  if (locating) {
+    await locating.locator.drain();
+    say(locating.summary());
+  }
   log(
     `engine done: ${engine.stats.taken} jobs taken, ${engine.stats.results} results, ` +
       `${engine.stats.flows} flows (${engine.stats.unobserved} unobserved)`,

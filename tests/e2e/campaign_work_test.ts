@@ -56,7 +56,7 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
       const st = JSON.parse(r.stdout) as { vantages: VantageStatus[] };
       return new Map(st.vantages.map((v) => [v.vantage, v]));
     };
-    const worker = (vantage: string) => {
+    const worker = (vantage: string, extra: string[] = []) => {
       const w = new Background([
         PATHSPIDER,
         "campaign",
@@ -71,6 +71,7 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
         "2",
         "--until-done",
         "--quiet",
+        ...extra,
       ], { ns: tb.clientNs });
       workers.push(w);
       return w;
@@ -88,7 +89,8 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
     assert.match(created.stderr, /campaign t created: dscp --timeout 2 .*ack wait 23 s/);
 
     // a worker with nothing to do waits (it does not take "no jobs yet" for "done")
-    const a = worker("a");
+    const meta = `${tb.dir}/meta-a.json`;
+    const a = worker("a", ["--metadata", meta]);
     let aEnded = false;
     a.wait().then(() => aEnded = true);
     await until("vantage a's consumer", async () => (await status()).has("a"));
@@ -126,6 +128,11 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
       assert.equal(st.code, 0, w.stderr);
       assert.match(w.stderr, /has no jobs left/);
     }
+
+    // the worker's run record names its vantage point
+    const record = JSON.parse(await Deno.readTextFile(meta));
+    assert.equal(record.vantage, "a");
+    assert.equal(record.exit_status, 0);
 
     const out = `${tb.dir}/results.ndjson`;
     const collected = await cli(["collect", ...server, "t", "--output", out]);

@@ -73,6 +73,28 @@ Deno.test("measure --locate finds each middlebox's hop, IPv4 and IPv6", async (t
       }
     });
 
+    await t.step("tcpopt --locate: the option that failed is found stripped", async () => {
+      const r = await measure(tb, ["tcpopt", "--timeout", "2", "--locate"], jobsFor(tb, ["strip"]));
+      assert.equal(r.code, 0, r.stderr);
+      for (const fam of [4, 6] as const) {
+        // only the SACK configuration (3) carries the option
+        assert.deepEqual(located(r.results, "strip", fam), [
+          { what: "option:4", sent: "", seen: null, ...at(3, fam), config: 3 },
+        ]);
+      }
+    });
+
+    await t.step("udpzero --locate all: a forged datagram's mark (IPv4)", async () => {
+      const jobs = jobsFor(tb, ["clean", "remark"]).split("\n").filter((l) => l.includes("198.19"))
+        .join("\n") + "\n";
+      const r = await measure(tb, ["udpzero", "--timeout", "2", "--locate", "all"], jobs);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(located(r.results, "clean", 4), []);
+      assert.deepEqual(located(r.results, "remark", 4), [
+        { what: "dscp", sent: 0, seen: 18, ...at(2, 4), config: 1 },
+      ]);
+    });
+
     await t.step("ecn --locate: only the broken path is traced; the drop is found", async () => {
       const r = await measure(tb, ["ecn", "--timeout", "2", "--locate"], jobsFor(tb));
       assert.equal(r.code, 0, r.stderr);
@@ -112,6 +134,55 @@ Deno.test("measure --locate finds each middlebox's hop, IPv4 and IPv6", async (t
         ]);
       }
     });
+  } finally {
+    await tb.destroy();
+  }
+});
+
+Deno.test("measure --locate: a router that never answers is named, the evil bit found cleared", async () => {
+  // router 2 forwards but sends no time-exceeded; router 1 clears the evil bit
+  const tb = await Testbed.create({
+    routers: 4,
+    silentRouters: [2],
+    servers: ["http"],
+    targets: [
+      { name: "clean", v6: false },
+      { name: "clearevil", v6: false, behaviourAt: { 1: ["clear-evil"] } },
+      { name: "remark", behaviourAt: { 3: ["remark-dscp"] } },
+    ],
+  });
+  try {
+    await warmUp(tb);
+    const r = await measure(tb, ["evilbit", "--timeout", "2", "--locate", "all"], jobsFor(tb));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(located(r.results, "clean", 4), []);
+    // cleared at router 1; hop 2 is silent, so hop 3 is the first to show it
+    assert.deepEqual(located(r.results, "clearevil", 4), [
+      {
+        what: "evil",
+        sent: true,
+        seen: false,
+        hop: 3,
+        after: tb.hopAddress(1, 4),
+        at: tb.hopAddress(3, 4),
+        config: 1,
+        silent: [2],
+      },
+    ]);
+    for (const fam of [4, 6] as const) {
+      assert.deepEqual(located(r.results, "remark", fam), [
+        {
+          what: "dscp",
+          sent: 0,
+          seen: 18,
+          hop: 4,
+          after: tb.hopAddress(3, fam),
+          at: tb.hopAddress(4, fam),
+          config: 1,
+          silent: [2],
+        },
+      ]);
+    }
   } finally {
     await tb.destroy();
   }

@@ -21,6 +21,7 @@ const PLACED: [string, number, Behaviour][] = [
   ["clearae", 2, "clear-ae"],
   ["strip", 3, "strip-sackok"],
   ["synect0", 1, "syn-ect0"],
+  ["clearevil", 1, "clear-evil"],
 ];
 
 /** MSS 1460, SACK-permitted, NOP, NOP: kinds 2 and 4. */
@@ -34,6 +35,8 @@ interface Seen {
   dscp: number;
   ecn: number;
   kinds: number[];
+  /** IPv4 reserved flag (false for IPv6) */
+  evil: boolean;
 }
 
 async function serverSees(path: string, filter: string): Promise<Seen[]> {
@@ -64,6 +67,8 @@ async function serverSees(path: string, filter: string): Promise<Seen[]> {
     "ipv6.tclass",
     "-e",
     "tcp.option_kind",
+    "-e",
+    "ip.flags.rb",
   ], { check: true });
   return r.stdout.split("\n").filter(Boolean).map((line) => {
     const f = line.split("|");
@@ -74,6 +79,7 @@ async function serverSees(path: string, filter: string): Promise<Seen[]> {
       dscp: ds >> 2,
       ecn: ds & 3,
       kinds: f[5] ? f[5].split(",").map(Number) : [],
+      evil: f[6] === "1" || f[6] === "True",
     };
   });
 }
@@ -138,6 +144,7 @@ Deno.test("a path of three routers: hops answer as named, each middlebox acts on
             src,
             dst,
             tos: TOS,
+            evil: !dst.includes(":"),
             l4: {
               proto: "tcp",
               sport: port++,
@@ -174,7 +181,7 @@ Deno.test("a path of three routers: hops answer as named, each middlebox acts on
         "-e",
         "ipv6.src",
       ], { check: true })).stdout.split(/\s+/).filter(Boolean);
-      const sent: Seen = { dst: "", flags: AE_CWR_ECE_SYN, dscp: 46, ecn: 1, kinds: [2, 4, 1, 1] };
+      const sent = { dst: "", flags: AE_CWR_ECE_SYN, dscp: 46, ecn: 1, kinds: [2, 4, 1, 1] };
       const expect: Record<string, Partial<Seen> | null> = {
         clean: {},
         bleach: { dscp: 0 },
@@ -185,6 +192,7 @@ Deno.test("a path of three routers: hops answer as named, each middlebox acts on
         // TCPOPTSTRIP overwrites the option with NOPs
         strip: { kinds: [2, 1, 1, 1, 1] },
         synect0: { ecn: 2 },
+        clearevil: { evil: false },
       };
       for (const tg of tb.targets) {
         for (const dst of [tg.v4!, tg.v6!]) {
@@ -195,7 +203,8 @@ Deno.test("a path of three routers: hops answer as named, each middlebox acts on
             continue;
           }
           assert.equal(got.length, 1, `${tg.name} ${dst}: one SYN arrives`);
-          assert.deepEqual(got[0], { ...sent, dst, ...want }, `${tg.name} ${dst}`);
+          const evil = !dst.includes(":");
+          assert.deepEqual(got[0], { ...sent, dst, evil, ...want }, `${tg.name} ${dst}`);
           assert.ok(answered.includes(dst), `${tg.name} ${dst}: the server answers`);
         }
       }

@@ -42,7 +42,9 @@ export type Behaviour =
   /** the ECN field of SYNs is remarked to ECT(0), forward */
   | "syn-ect0"
   /** the SACK-permitted option (kind 4) is stripped from TCP, forward (iptables TCPOPTSTRIP) */
-  | "strip-sackok";
+  | "strip-sackok"
+  /** the IPv4 reserved ("evil") flag is cleared, forward */
+  | "clear-evil";
 
 /** Every behaviour name, for validation and documentation. */
 export const BEHAVIOURS: readonly Behaviour[] = [
@@ -63,6 +65,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   "clear-ae",
   "syn-ect0",
   "strip-sackok",
+  "clear-evil",
 ];
 
 /** The nftables rules (forward chain, inet table) that give `addr` the behaviour `b`. */
@@ -107,6 +110,10 @@ export function rulesFor(b: Behaviour, addr: string): string[] {
       return [`${to} tcp reserved set 0`];
     case "syn-ect0":
       return [`${to} tcp flags & (syn|ack) == syn ${ip} ecn set ect0`];
+    case "clear-evil":
+      return v6
+        ? []
+        : [`${to} ip frag-off & 0x8000 == 0x8000 ip frag-off set ip frag-off & 0x7fff`];
     case "strip-sackok":
       // not an nftables rule: see iptablesFor
       return [];

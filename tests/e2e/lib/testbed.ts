@@ -86,6 +86,8 @@ export interface TestbedOpts {
   servers?: ("http" | "dns" | "h2c")[];
   /** routers in a row between client and server (default 1, at most 8) */
   routers?: number;
+  /** routers (1-based) that never send ICMP time-exceeded (they forward, but stay silent) */
+  silentRouters?: number[];
 }
 
 /** The router's TUN device of the delay element. */
@@ -152,6 +154,7 @@ export class Testbed {
     try {
       tb.#planTargets(opts.targets);
       await tb.#buildNetwork();
+      for (const k of opts.silentRouters ?? []) await tb.#silence(k);
       await tb.#startServers(opts.servers ?? ["http", "dns"]);
     } catch (e) {
       await tb.destroy();
@@ -287,6 +290,23 @@ export class Testbed {
       await run(["nft", "-f", "-"], { ns: rs[k - 1], stdin: ruleset, check: true });
       for (const cmd of ipt) await sh(cmd, rs[k - 1]);
     }
+  }
+
+  /** Router k drops the time-exceeded messages it would send. */
+  async #silence(k: number) {
+    const ns = this.routerNss[k - 1];
+    if (!ns) throw new Error(`testbed: no router ${k} to silence`);
+    const rules = [
+      "table inet testbed_silent {",
+      "  chain output {",
+      "    type filter hook output priority filter; policy accept;",
+      "    icmp type time-exceeded drop",
+      "    icmpv6 type time-exceeded drop",
+      "  }",
+      "}",
+      "",
+    ].join("\n");
+    await run(["nft", "-f", "-"], { ns, stdin: rules, check: true });
   }
 
   /** Router 1's next hop towards the targets: the server, or router 2. */

@@ -203,27 +203,30 @@ const DRAW = String.raw`
       label: { show: true, position: "right", formatter: function (x) { return pctFmt(x.value); } },
       itemStyle: { color: "#d1663b" } }]
   }, 40 + 30 * q.length);
+  function legendRoom(n) { return 30 + 22 * Math.ceil(n / 5); }
   if (D.series) {
+    var sRoom = legendRoom(D.series.lines.length);
     draw("chart-series", {
       tooltip: { trigger: "axis", valueFormatter: pctFmt },
-      legend: { type: "scroll", bottom: 0 },
-      grid: { left: 8, right: 24, top: 16, bottom: 40, containLabel: true },
+      legend: { type: "plain", bottom: 0 },
+      grid: { left: 8, right: 24, top: 16, bottom: sRoom, containLabel: true },
       xAxis: { type: "category", data: D.series.runs },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: D.series.lines.map(function (l) {
         return { type: "line", name: l.condition, data: l.shares, showSymbol: true };
       })
-    }, 380);
+    }, 320 + sRoom);
   }
   if (D.by) {
+    var bRoom = legendRoom(D.by.series.length);
     draw("chart-by", {
       tooltip: { trigger: "axis", valueFormatter: pctFmt },
-      legend: { type: "scroll", bottom: 0 },
-      grid: { left: 8, right: 24, top: 16, bottom: 40, containLabel: true },
+      legend: { type: "plain", bottom: 0 },
+      grid: { left: 8, right: 24, top: 16, bottom: bRoom, containLabel: true },
       xAxis: { type: "category", data: D.by.groups, axisLabel: { rotate: D.by.groups.length > 8 ? 30 : 0 } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: D.by.series.map(function (s) { return { type: "bar", name: s.condition, data: s.shares }; })
-    }, 400);
+    }, 340 + bRoom);
   }
   if (D.compare) {
     var runs = D.compare.runs, cells = [], most = 1;
@@ -278,14 +281,21 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
   }
   const metas = r.files.filter((f) => f.metadata !== null);
   if (metas.length > 0) {
-    parts.push(`<h3>Run metadata</h3>`);
+    // one column per run, one row per field any run's metadata has
+    const keys: string[] = [];
     for (const f of metas) {
-      const rows = Object.entries(f.metadata!).map(([k, v]) => [
-        k,
-        typeof v === "string" ? v : JSON.stringify(v),
-      ]);
-      parts.push(`<p class="muted">${esc(f.label)}</p>`, tableHtml(["field", "value"], rows, 2));
+      for (const k of Object.keys(f.metadata!)) if (!keys.includes(k)) keys.push(k);
     }
+    const cell = (v: unknown) =>
+      v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v);
+    parts.push(
+      `<h3>Run metadata</h3>`,
+      tableHtml(
+        ["field", ...metas.map((f) => f.label)],
+        keys.map((k) => [k, ...metas.map((f) => cell(f.metadata![k]))]),
+        metas.length + 1,
+      ),
+    );
   }
   parts.push(`</section><section id="conditions"><h2>Conditions per plugin</h2>`);
   plugins.forEach((p, i) => {

@@ -1,4 +1,5 @@
-//! The packet batch: the record format shared with TypeScript (see docs/architecture.md).
+//! The packet batch: the record format shared with TypeScript (see docs/architecture.md; the
+//! TypeScript side names the same offsets in src/wire/capture_record.ts: change both together).
 //!
 //! Each record is a 20-byte little-endian header followed by the frame bytes, padded with zeros
 //! to a multiple of 4:

@@ -1,9 +1,7 @@
 /**
  * The packet batch: a reused buffer that the native library fills with packet records.
  *
- * Record layout (little-endian), see docs/architecture.md:
- * `ts_sec u32 | ts_nsec u32 | caplen u32 | wire_len u32 | linktype u16 | direction u8 | 0 u8 |
- * caplen bytes | zero padding to 4`.
+ * The record layout is `src/wire/capture_record.ts`.
  *
  * Walk a batch without allocating:
  * ```ts
@@ -15,21 +13,21 @@
  * @module
  */
 
-/** Size of a record header. */
-export const RECORD_HEADER_LEN = 20;
+import {
+  REC_CAPLEN,
+  REC_DIRECTION,
+  REC_HEADER_LEN,
+  REC_LINKTYPE,
+  REC_TS_NSEC,
+  REC_TS_SEC,
+  REC_WIRE_LEN,
+  recordSize,
+} from "../wire/capture_record.ts";
+
+export { Direction, REC_HEADER_LEN as RECORD_HEADER_LEN } from "../wire/capture_record.ts";
 
 /** Default batch size: 4 MiB. */
 export const DEFAULT_BATCH_BYTES = 4 << 20;
-
-/** Direction codes of a record: 0 unknown, else AF_PACKET pkttype + 1. */
-export const Direction = {
-  UNKNOWN: 0,
-  HOST: 1,
-  BROADCAST: 2,
-  MULTICAST: 3,
-  OTHERHOST: 4,
-  OUTGOING: 5,
-} as const;
 
 /** A reused buffer of packet records; `count` says how many the last fill wrote. */
 export class PacketBatch {
@@ -56,43 +54,43 @@ export class PacketBatch {
 
   /** Timestamp seconds of the record at `off`. */
   tsSec(off: number): number {
-    return this.view.getUint32(off, true);
+    return this.view.getUint32(off + REC_TS_SEC, true);
   }
   /** Timestamp nanoseconds of the record at `off`. */
   tsNsec(off: number): number {
-    return this.view.getUint32(off + 4, true);
+    return this.view.getUint32(off + REC_TS_NSEC, true);
   }
   /** Timestamp of the record at `off` in (fractional) seconds. */
   timestamp(off: number): number {
-    return this.view.getUint32(off, true) + this.view.getUint32(off + 4, true) / 1e9;
+    return this.tsSec(off) + this.tsNsec(off) / 1e9;
   }
   /** Captured length (bytes present) of the record at `off`. */
   caplen(off: number): number {
-    return this.view.getUint32(off + 8, true);
+    return this.view.getUint32(off + REC_CAPLEN, true);
   }
   /** Length on the wire of the record at `off`. */
   wireLen(off: number): number {
-    return this.view.getUint32(off + 12, true);
+    return this.view.getUint32(off + REC_WIRE_LEN, true);
   }
   /** pcap LINKTYPE_* of the record at `off`. */
   linktype(off: number): number {
-    return this.view.getUint16(off + 16, true);
+    return this.view.getUint16(off + REC_LINKTYPE, true);
   }
   /** Direction code (`Direction.*`) of the record at `off`. */
   direction(off: number): number {
-    return this.buf[off + 18];
+    return this.buf[off + REC_DIRECTION];
   }
   /** Offset in `buf` of the frame bytes of the record at `off`. */
   frameOffset(off: number): number {
-    return off + RECORD_HEADER_LEN;
+    return off + REC_HEADER_LEN;
   }
   /** Offset of the record following the one at `off`. */
   nextOffset(off: number): number {
-    return (off + RECORD_HEADER_LEN + this.view.getUint32(off + 8, true) + 3) & ~3;
+    return off + recordSize(this.caplen(off));
   }
   /** The frame bytes of the record at `off` as a view (allocates a view: not for hot paths). */
   frame(off: number): Uint8Array {
-    return this.buf.subarray(off + RECORD_HEADER_LEN, off + RECORD_HEADER_LEN + this.caplen(off));
+    return this.buf.subarray(off + REC_HEADER_LEN, off + REC_HEADER_LEN + this.caplen(off));
   }
   /** Offsets of the `count` records (a generator: convenient, not for hot paths). */
   *offsets(): IterableIterator<number> {

@@ -170,9 +170,9 @@ export class Observer {
     const n = batch.count;
     let off = 0;
     for (let i = 0; i < n; i++) {
-      const caplen = dv.getUint32(off + 8, true);
+      const caplen = dv.getUint32(off + 8, true); // REC_CAPLEN
       this.packet(buf, dv, off);
-      off += (20 + caplen + 3) & ~3;
+      off += (20 + caplen + 3) & ~3; // recordSize (literals on this path: see parse.ts)
     }
   }
 

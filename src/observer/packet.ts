@@ -7,21 +7,13 @@
  * captured for that layer, so a chain that reads `buf[off]` with `off < end` never reads outside
  * the packet. The bounds-checked helpers (`u8`, `u16`, `u32`) return -1 instead of reading past
  * `pktEnd`; chains should use them (or compare against the `*End` fields) for anything that the
- * parser did not already check.
+ * parser did not already check. Field offsets are written as numbers with their `src/wire/`
+ * name beside them, as in `parse.ts` (which says why).
  *
  * @module
  */
 
 import { formatIpNtop } from "../wire/ip.ts";
-
-/** IP protocol numbers used by the observer and chains. */
-export const PROTO_ICMP = 1;
-/** IP protocol number of TCP. */
-export const PROTO_TCP = 6;
-/** IP protocol number of UDP. */
-export const PROTO_UDP = 17;
-/** IP protocol number of ICMPv6. */
-export const PROTO_ICMP6 = 58;
 
 const EMPTY = new Uint8Array(0);
 
@@ -160,45 +152,45 @@ export class PacketView {
 
   /** TCP source port (only when `tcpOff >= 0`). */
   get tcpSrcPort(): number {
-    return (this.buf[this.tcpOff] << 8) | this.buf[this.tcpOff + 1];
+    return (this.buf[this.tcpOff] << 8) | this.buf[this.tcpOff + 1]; // TCP_SRC_PORT
   }
   /** TCP destination port (only when `tcpOff >= 0`). */
   get tcpDstPort(): number {
-    return (this.buf[this.tcpOff + 2] << 8) | this.buf[this.tcpOff + 3];
+    return (this.buf[this.tcpOff + 2] << 8) | this.buf[this.tcpOff + 3]; // TCP_DST_PORT
   }
   /** TCP sequence number (only when `tcpOff >= 0`). */
   get tcpSeq(): number {
-    return this.dv.getUint32(this.tcpOff + 4);
+    return this.dv.getUint32(this.tcpOff + 4); // TCP_SEQ_NUM
   }
   /** TCP acknowledgement number (only when `tcpOff >= 0`). */
   get tcpAck(): number {
-    return this.dv.getUint32(this.tcpOff + 8);
+    return this.dv.getUint32(this.tcpOff + 8); // TCP_ACK_NUM
   }
   /** UDP source port (only when `udpOff >= 0`). */
   get udpSrcPort(): number {
-    return (this.buf[this.udpOff] << 8) | this.buf[this.udpOff + 1];
+    return (this.buf[this.udpOff] << 8) | this.buf[this.udpOff + 1]; // UDP_SRC_PORT
   }
   /** UDP destination port (only when `udpOff >= 0`). */
   get udpDstPort(): number {
-    return (this.buf[this.udpOff + 2] << 8) | this.buf[this.udpOff + 3];
+    return (this.buf[this.udpOff + 2] << 8) | this.buf[this.udpOff + 3]; // UDP_DST_PORT
   }
   /** UDP checksum field (only when `udpOff >= 0`). */
   get udpChecksum(): number {
-    return (this.buf[this.udpOff + 6] << 8) | this.buf[this.udpOff + 7];
+    return (this.buf[this.udpOff + 6] << 8) | this.buf[this.udpOff + 7]; // UDP_CHECKSUM
   }
 
   /** Source address as text, as the original prints it (glibc `inet_ntop`). */
   srcAddr(): string {
     return this.ipVersion === 4
-      ? formatIpNtop(this.buf, this.ipOff + 12, 4)
-      : formatIpNtop(this.buf, this.ipOff + 8, 16);
+      ? formatIpNtop(this.buf, this.ipOff + 12, 4) // IPV4_SRC
+      : formatIpNtop(this.buf, this.ipOff + 8, 16); // IPV6_SRC
   }
 
   /** Destination address as text. */
   dstAddr(): string {
     return this.ipVersion === 4
-      ? formatIpNtop(this.buf, this.ipOff + 16, 4)
-      : formatIpNtop(this.buf, this.ipOff + 24, 16);
+      ? formatIpNtop(this.buf, this.ipOff + 16, 4) // IPV4_DST
+      : formatIpNtop(this.buf, this.ipOff + 24, 16); // IPV6_DST
   }
 
   /**

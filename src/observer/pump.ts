@@ -27,6 +27,15 @@
 import { PacketBatch } from "../ffi/batch.ts";
 import { CaptureError, Status } from "../ffi/status.ts";
 import type { BatchLike } from "./observer.ts";
+import {
+  LINKTYPE_ETHERNET,
+  REC_CAPLEN,
+  REC_HEADER_LEN,
+  REC_LINKTYPE,
+  REC_TS_NSEC,
+  REC_TS_SEC,
+  REC_WIRE_LEN,
+} from "../wire/capture_record.ts";
 
 /** What the pump reads: a `CaptureSource` (src/ffi/capture.ts). */
 export interface PumpSource {
@@ -267,22 +276,21 @@ export class CapturePump {
     if (b === null) {
       b = this.#clock = new PacketBatch(64);
       const v = b.view;
-      v.setUint32(8, 14, true);
-      v.setUint32(12, 14, true);
-      v.setUint16(16, 1, true); // LINKTYPE_ETHERNET
-      v.setUint16(20 + 12, 0x88b5, false); // local experimental EtherType: never IP
+      v.setUint32(REC_CAPLEN, 14, true);
+      v.setUint32(REC_WIRE_LEN, 14, true);
+      v.setUint16(REC_LINKTYPE, LINKTYPE_ETHERNET, true);
+      v.setUint16(REC_HEADER_LEN + 12, 0x88b5, false); // local experimental EtherType: never IP
       b.count = 1;
     }
-    b.view.setUint32(0, Math.floor(epochMs / 1000), true);
-    b.view.setUint32(4, Math.floor((epochMs % 1000) * 1e6), true);
+    b.view.setUint32(REC_TS_SEC, Math.floor(epochMs / 1000), true);
+    b.view.setUint32(REC_TS_NSEC, Math.floor((epochMs % 1000) * 1e6), true);
     return b;
   }
 }
 
 /** Timestamp (epoch seconds) of the last record of a non-empty batch. */
 function lastStampSec(batch: PacketBatch): number {
-  const v = batch.view;
   let off = 0;
-  for (let i = 1; i < batch.count; i++) off += (20 + v.getUint32(off + 8, true) + 3) & ~3;
-  return v.getUint32(off, true) + v.getUint32(off + 4, true) / 1e9;
+  for (let i = 1; i < batch.count; i++) off = batch.nextOffset(off);
+  return batch.timestamp(off);
 }

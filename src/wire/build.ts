@@ -5,25 +5,24 @@
  * checksums filled in. The bytes are final: the raw sender does not touch them (the kernel
  * re-fills the IPv4 total length and header checksum with the same values).
  *
+ * The headers are written by their modules (`ipv4.ts`, `ipv6.ts`, `tcp.ts`, `udp.ts`,
+ * `udp_options.ts`), where their parsers sit too; this module lays them out in one packet.
+ *
  * Defaults follow what the original's packet library (Scapy) put on the wire: IPv4 id 1, TTL
  * and hop limit 64, ToS 0, TCP window 8192 and no TCP options.
  *
  * @module
  */
 
-import { parseIpInto } from "./ip.ts";
-import { finish, pseudoSum, sum16 } from "./checksum.ts";
+import { parseIpInto, PROTO_TCP, PROTO_UDP } from "./ip.ts";
+import { pseudoSum } from "./checksum.ts";
+import { emitIpv4Header, IPV4_DF, IPV4_EVIL, IPV4_HEADER_LEN, IPV4_SRC } from "./ipv4.ts";
+import { emitIpv6Header, IPV6_HEADER_LEN, IPV6_SRC } from "./ipv6.ts";
+import { emitTcp, tcpHeaderLen } from "./tcp.ts";
+import { emitUdp, UDP_HEADER_LEN } from "./udp.ts";
 import { udpOptionsArea } from "./udp_options.ts";
 
-/** IP protocol numbers. */
-export const PROTO_TCP = 6;
-/** IP protocol number of UDP. */
-export const PROTO_UDP = 17;
-
-/** The IPv4 reserved flag (RFC 3514's "evil bit"), in the flags/fragment-offset word. */
-export const IPV4_EVIL = 0x8000;
-/** The IPv4 don't-fragment flag, in the flags/fragment-offset word. */
-export const IPV4_DF = 0x4000;
+export { IPV4_DF, IPV4_EVIL } from "./ipv4.ts";
 
 /** The IP part of a forged packet; the family follows the addresses. */
 export interface IpSpec {
@@ -98,80 +97,73 @@ function port(p: number, what: string): number {
 /** Builds the packet described by `spec`; throws (one line) on impossible values. */
 export function buildPacket(spec: PacketSpec): Uint8Array {
   const family = ipFamily(spec);
-  const ipLen = family === 4 ? 20 : 40;
+  const ipLen = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
   const l4 = spec.l4;
   let l4Len: number;
-  let tcpHdrLen = 0;
   let optArea: Uint8Array | null = null;
   if (l4.proto === "tcp") {
-    const optLen = ((l4.options?.length ?? 0) + 3) & ~3;
-    if (optLen > 40) throw new Error(`TCP options too long: ${l4.options!.length} bytes`);
-    tcpHdrLen = 20 + optLen;
-    l4Len = tcpHdrLen + (l4.payload?.length ?? 0);
+    const optLen = l4.options?.length ?? 0;
+    if (optLen > 40) throw new Error(`TCP options too long: ${optLen} bytes`);
+    l4Len = tcpHeaderLen(optLen) + (l4.payload?.length ?? 0);
   } else {
-    const udpEnd = ipLen + 8 + l4.payload.length;
+    const udpEnd = ipLen + UDP_HEADER_LEN + l4.payload.length;
     if (l4.udpOptions !== undefined) {
       optArea = udpOptionsArea(udpEnd, l4.udpOptions, !l4.zeroChecksum);
     }
-    l4Len = 8 + l4.payload.length + (optArea?.length ?? 0);
+    l4Len = UDP_HEADER_LEN + l4.payload.length + (optArea?.length ?? 0);
   }
   const total = ipLen + l4Len;
   if (total > 65535) throw new Error(`packet too long: ${total} bytes`);
   const pkt = new Uint8Array(total);
-  const v = new DataView(pkt.buffer);
   const tos = spec.tos ?? 0;
   const ttl = spec.ttl ?? 64;
-  const protoNum = l4.proto === "tcp" ? PROTO_TCP : PROTO_UDP;
-  let addrOff: number;
-  let addrLen: 4 | 16;
+  const protocol = l4.proto === "tcp" ? PROTO_TCP : PROTO_UDP;
   if (family === 4) {
-    v.setUint8(0, 0x45);
-    v.setUint8(1, tos);
-    v.setUint16(2, total);
-    v.setUint16(4, spec.id ?? 1);
-    v.setUint16(6, (spec.evil ? IPV4_EVIL : 0) | (spec.df ? IPV4_DF : 0));
-    v.setUint8(8, ttl);
-    v.setUint8(9, protoNum);
-    pkt.set(srcScratch.subarray(0, 4), 12);
-    pkt.set(dstScratch.subarray(0, 4), 16);
-    v.setUint16(10, finish(sum16(pkt, 0, 20)));
-    addrOff = 12;
-    addrLen = 4;
+    const flagsFrag = (spec.evil ? IPV4_EVIL : 0) | (spec.df ? IPV4_DF : 0);
+    emitIpv4Header(pkt, 0, {
+      tos,
+      totalLen: total,
+      ident: spec.id ?? 1,
+      flagsFrag,
+      ttl,
+      protocol,
+      src: srcScratch,
+      dst: dstScratch,
+    });
   } else {
     if (spec.evil) throw new Error("IPv6 has no evil bit");
-    const fl = (spec.flowLabel ?? 0) & 0xfffff;
-    v.setUint32(0, (6 << 28) | (tos << 20) | fl);
-    v.setUint16(4, l4Len);
-    v.setUint8(6, protoNum);
-    v.setUint8(7, ttl);
-    pkt.set(srcScratch, 8);
-    pkt.set(dstScratch, 24);
-    addrOff = 8;
-    addrLen = 16;
+    emitIpv6Header(pkt, 0, {
+      trafficClass: tos,
+      flowLabel: spec.flowLabel ?? 0,
+      payloadLen: l4Len,
+      nextHeader: protocol,
+      hopLimit: ttl,
+      src: srcScratch,
+      dst: dstScratch,
+    });
   }
-  const o = ipLen;
-  v.setUint16(o, port(l4.sport, "source"));
-  v.setUint16(o + 2, port(l4.dport, "destination"));
+  const addrOff = family === 4 ? IPV4_SRC : IPV6_SRC, addrLen = family === 4 ? 4 : 16;
+  const sport = port(l4.sport, "source"), dport = port(l4.dport, "destination");
   if (l4.proto === "tcp") {
-    v.setUint32(o + 4, (l4.seq ?? 0) >>> 0);
-    v.setUint32(o + 8, (l4.ack ?? 0) >>> 0);
-    v.setUint16(o + 12, ((tcpHdrLen / 4) << 12) | (l4.flags & 0x1ff));
-    v.setUint16(o + 14, l4.window ?? 8192);
-    if (l4.options) pkt.set(l4.options, o + 20);
-    if (l4.payload) pkt.set(l4.payload, o + tcpHdrLen);
-    const s = sum16(pkt, o, total, pseudoSum(pkt, addrOff, addrLen, PROTO_TCP, l4Len));
-    v.setUint16(o + 16, finish(s));
+    emitTcp(pkt, ipLen, {
+      sport,
+      dport,
+      seq: l4.seq ?? 0,
+      ack: l4.ack ?? 0,
+      flags: l4.flags,
+      window: l4.window ?? 8192,
+      options: l4.options,
+      payload: l4.payload,
+    }, pseudoSum(pkt, addrOff, addrLen, PROTO_TCP, l4Len));
   } else {
-    const udpLen = 8 + l4.payload.length;
-    v.setUint16(o + 4, udpLen);
-    pkt.set(l4.payload, o + 8);
-    if (optArea !== null) pkt.set(optArea, o + udpLen);
-    if (!l4.zeroChecksum) {
-      // the UDP checksum covers the UDP length only, never the surplus area (RFC 9868 §7)
-      const s = sum16(pkt, o, o + udpLen, pseudoSum(pkt, addrOff, addrLen, PROTO_UDP, udpLen));
-      // a computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768)
-      v.setUint16(o + 6, finish(s) || 0xffff);
-    }
+    const udpLen = UDP_HEADER_LEN + l4.payload.length;
+    emitUdp(
+      pkt,
+      ipLen,
+      { sport, dport, payload: l4.payload, zeroChecksum: l4.zeroChecksum },
+      pseudoSum(pkt, addrOff, addrLen, PROTO_UDP, udpLen),
+    );
+    if (optArea !== null) pkt.set(optArea, ipLen + udpLen);
   }
   return pkt;
 }

@@ -31,6 +31,19 @@
  * @module
  */
 
+/** IP protocol number (IPv4 protocol, IPv6 next header) of ICMP. */
+export const PROTO_ICMP = 1;
+/** IP protocol number of TCP. */
+export const PROTO_TCP = 6;
+/** IP protocol number of UDP. */
+export const PROTO_UDP = 17;
+/** IP protocol number of ICMPv6. */
+export const PROTO_ICMP6 = 58;
+/** IP protocol number of SCTP. */
+export const PROTO_SCTP = 132;
+/** IP protocol number of UDP-Lite. */
+export const PROTO_UDPLITE = 136;
+
 /** Scratch bytes of the functions below that only need to know whether something parses. */
 const scratch = new Uint8Array(16);
 

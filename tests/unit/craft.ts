@@ -6,6 +6,8 @@
  * @module
  */
 
+import { recordSize, writeRecord } from "../../src/wire/capture_record.ts";
+
 /** Options for a TCP header. */
 export interface TcpOpts {
   sport: number;
@@ -256,25 +258,24 @@ export interface CraftedBatch {
   count: number;
 }
 
-/** Packs packets into the capture record format (20-byte header, frame, pad to 4). */
+/** Packs packets into capture records (src/wire/capture_record.ts). */
 export function batch(pkts: CraftedPacket[]): CraftedBatch {
   let size = 0;
-  for (const p of pkts) size += (20 + (p.caplen ?? p.frame.length) + 3) & ~3;
+  for (const p of pkts) size += recordSize(Math.min(p.caplen ?? p.frame.length, p.frame.length));
   const buf = new Uint8Array(size);
   const view = new DataView(buf.buffer);
   let off = 0;
   for (const p of pkts) {
     const cap = Math.min(p.caplen ?? p.frame.length, p.frame.length);
-    const sec = Math.floor(p.ts);
-    const nsec = Math.round((p.ts - sec) * 1e9);
-    view.setUint32(off, sec, true);
-    view.setUint32(off + 4, nsec, true);
-    view.setUint32(off + 8, cap, true);
-    view.setUint32(off + 12, p.frame.length, true);
-    view.setUint16(off + 16, p.linktype ?? 1, true);
-    buf[off + 18] = p.direction ?? 0;
-    buf.set(p.frame.subarray(0, cap), off + 20);
-    off += (20 + cap + 3) & ~3;
+    const tsSec = Math.floor(p.ts);
+    const tsNsec = Math.round((p.ts - tsSec) * 1e9);
+    off = writeRecord(buf, view, off, {
+      tsSec,
+      tsNsec,
+      wireLen: p.frame.length,
+      linktype: p.linktype ?? 1,
+      direction: p.direction ?? 0,
+    }, p.frame.subarray(0, cap));
   }
   return { buf, view, count: pkts.length };
 }

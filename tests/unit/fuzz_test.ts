@@ -25,8 +25,7 @@ function sampleFrames(): { frame: Uint8Array; linktype: number }[] {
       while (src.nextSync(b) > 0) {
         let off = 0;
         for (let i = 0; i < b.count; i++) {
-          const cap = b.caplen(off);
-          out.push({ frame: b.buf.slice(off + 20, off + 20 + cap), linktype: b.linktype(off) });
+          out.push({ frame: b.frame(off).slice(), linktype: b.linktype(off) });
           off = b.nextOffset(off);
         }
       }

@@ -188,37 +188,42 @@ Deno.test({
   ignore: Deno.uid() !== 0,
   async fn() {
     const ns = `psobs-${Deno.pid}`;
+    // names and subnet per process: gates of several worktrees run this test at once, and a
+    // fixed name let one run delete the other's interface ("went down")
+    const tag = Deno.pid % 100000;
+    const A = `psoA${tag}`, B = `psoB${tag}`;
+    const net = `198.18.${100 + (tag % 150)}`;
     const cleanup = () => {
       sh(["ip", "netns", "del", ns], false);
-      sh(["ip", "link", "del", "psobsA"], false);
+      sh(["ip", "link", "del", A], false);
     };
     cleanup();
     try {
       sh(["ip", "netns", "add", ns]);
-      sh(["ip", "link", "add", "psobsA", "type", "veth", "peer", "name", "psobsB"]);
+      sh(["ip", "link", "add", A, "type", "veth", "peer", "name", B]);
       // the peer end is down while still in this namespace: observe refuses it
-      const down = run(["observe", "-i", "psobsB", "basic"]);
+      const down = run(["observe", "-i", B, "basic"]);
       assertEquals(down.code, 3);
-      assert(/^pathspider: interface psobsB is not up/.test(down.err), down.err);
-      sh(["ip", "link", "set", "psobsB", "netns", ns]);
-      sh(["ip", "addr", "add", "198.18.77.1/24", "dev", "psobsA"]);
-      sh(["ip", "link", "set", "psobsA", "up"]);
-      sh(["ip", "-n", ns, "addr", "add", "198.18.77.2/24", "dev", "psobsB"]);
-      sh(["ip", "-n", ns, "link", "set", "psobsB", "up"]);
+      assert(down.err.startsWith(`pathspider: interface ${B} is not up`), down.err);
+      sh(["ip", "link", "set", B, "netns", ns]);
+      sh(["ip", "addr", "add", `${net}.1/24`, "dev", A]);
+      sh(["ip", "link", "set", A, "up"]);
+      sh(["ip", "-n", ns, "addr", "add", `${net}.2/24`, "dev", B]);
+      sh(["ip", "-n", ns, "link", "set", B, "up"]);
       const child = new Deno.Command(BIN, {
-        args: ["observe", "-i", "psobsA", "basic", "icmp"],
+        args: ["observe", "-i", A, "basic", "icmp"],
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      await capturing("psobsA");
-      sh(["ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.77.2"]);
+      await capturing(A);
+      sh(["ping", "-c", "3", "-i", "0.2", "-W", "1", `${net}.2`]);
       child.kill("SIGINT");
       const out = await child.output();
       const text = new TextDecoder().decode(out.stdout);
       const err = new TextDecoder().decode(out.stderr);
       assertEquals(out.code, 0, err);
       const recs = text.trim().split("\n").map((l) => JSON.parse(l));
-      const icmp = recs.find((r) => r.proto === 1 && r.dip === "198.18.77.2");
+      const icmp = recs.find((r) => r.proto === 1 && r.dip === `${net}.2`);
       assert(icmp, text);
       assertEquals([icmp.pkt_fwd, icmp.pkt_rev], [3, 3]);
       assert(/^pathspider: \d+ packets, \d+ flows .* kernel drops\n$/.test(err), err);

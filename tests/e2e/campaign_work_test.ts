@@ -149,6 +149,15 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
       assert.deepEqual(r.conditions, EXPECT[name], `${r.vantage} ${name} ${r.dip}`);
     }
 
+    // the collected file compares the two vantage points as two runs
+    const report = await run([PATHSPIDER, "report", "--compare", "--json", out]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /"a"/);
+    assert.match(report.stdout, /"b"/);
+    const table = await cli(["status", ...server, "t"]);
+    assert.match(table.stdout, /^vantage +done +in flight +left +rate\/s +last seen$/m);
+    assert.match(table.stdout, new RegExp(`^a +${total} +0 +0 `, "m"));
+
     // add after collect: only the new jobs are added, and only they are left
     const more = jobs + JSON.stringify({ dip: "198.19.0.250", name: "offline" }) + "\n";
     const again = await cli(["add", ...server, "t"], more);
@@ -157,6 +166,66 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
     assert.deepEqual([st.get("a")?.left, st.get("b")?.left], [1, 1]);
   } finally {
     for (const w of workers) await w.stop("SIGKILL").catch(() => {});
+    await nats?.stop();
+    await tb.destroy();
+  }
+});
+
+Deno.test("campaign work on SIGINT stores what it measured, gives back the rest and exits 130", async () => {
+  const tb = await Testbed.create({
+    servers: ["http"],
+    targets: Array.from({ length: 4 }, (_, i) => ({ name: `off${i}`, behaviour: ["offline"] })),
+  });
+  let nats: NatsServer | undefined;
+  let w: Background | undefined;
+  try {
+    await warmUp(tb);
+    nats = await NatsServer.start({ ns: tb.clientNs });
+    const server = ["--server", nats.url];
+    const cli = (args: string[], stdin?: string) =>
+      run(["ip", "netns", "exec", tb.clientNs, PATHSPIDER, "campaign", ...args], { stdin });
+    assert.equal((await cli(["create", ...server, "s", "dscp", "--timeout", "2"])).code, 0);
+    const jobs = jobsFor(tb);
+    const total = jobs.trim().split("\n").length;
+    assert.equal((await cli(["add", ...server, "s"], jobs)).code, 0);
+    // one job at a time: each silent target holds the worker for its timeout
+    w = new Background([
+      PATHSPIDER,
+      "campaign",
+      "work",
+      ...server,
+      "s",
+      "--vantage",
+      "v",
+      "-i",
+      tb.clientIface,
+      "-w",
+      "1",
+      "--quiet",
+    ], { ns: tb.clientNs });
+    const status = async () => {
+      const r = await cli(["status", ...server, "--json", "s"]);
+      return (JSON.parse(r.stdout) as { vantages: VantageStatus[] }).vantages[0];
+    };
+    const end = Date.now() + 60_000;
+    while (((await status())?.inFlight ?? 0) < 1) {
+      if (Date.now() > end) throw new Error(`no job in flight: ${w.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // the engine has taken its job (a silent target: it takes the 2 s timeout)
+    await new Promise((r) => setTimeout(r, 500));
+    const st = await w.stop("SIGINT", 30_000);
+    assert.equal(st.code, 130, w.stderr);
+    // nothing stays in flight: the job measured was stored, the ones taken ahead given back
+    const after = await status();
+    assert.equal(after.inFlight, 0);
+    assert.ok(after.done >= 1, "the job being measured was finished and stored");
+    assert.equal(after.done + after.left, total);
+    const out = `${tb.dir}/r.ndjson`;
+    const collected = await cli(["collect", ...server, "s", "--output", out]);
+    assert.match(collected.stderr, new RegExp(`: ${after.done} results`));
+  } finally {
+    await w?.stop("SIGKILL").catch(() => {});
     await nats?.stop();
     await tb.destroy();
   }

@@ -347,6 +347,15 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
         `<span>broken from one run, works from another</span></div></div>`,
       `<h3>Targets whose conditions changed, per pair of runs (changed / in both)</h3>`,
       `<div class="chart" id="chart-matrix"></div>`,
+      c.pathDependent.targets === 0 ? "" : `<h3>Path dependence: targets broken from (row) ` +
+        `and working from (column)</h3>` +
+        tableHtml(
+          ["broken from \\ works from", ...c.runs],
+          c.runs.map((a, i) => [
+            a,
+            ...c.runs.map((_, j) => i === j ? "-" : String(c.pathDependent.pairs[i][j])),
+          ]),
+        ),
       `<h3>Changed targets${c.changed.length > limit ? ` (first ${limit})` : ""}</h3>`,
       tableHtml(
         ["target", ...c.runs],

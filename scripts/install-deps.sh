@@ -24,6 +24,7 @@ PKGS=(
   gcc libc6-dev                           # cargo links the cdylib with cc
   nats-server                             # JetStream (2.9+) for the campaign tests and bench
   chromium fonts-dejavu-core              # headless test of report --html (renders, no console error)
+  coturn                                  # a real STUN server for measure --stun (e2e)
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it
 command -v npm >/dev/null || PKGS+=(npm)
@@ -65,7 +66,7 @@ fi
 if command -v systemctl >/dev/null && systemctl is-enabled nats-server >/dev/null 2>&1; then
   $sudo systemctl disable --now nats-server >/dev/null 2>&1 || true
 fi
-for svc in nginx nsd h2o; do
+for svc in nginx nsd h2o coturn; do
   if command -v systemctl >/dev/null && systemctl is-enabled "$svc" >/dev/null 2>&1; then
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

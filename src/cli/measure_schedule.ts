@@ -12,6 +12,7 @@ import {
   SHUFFLE_WINDOW,
 } from "../spider/schedule.ts";
 import { ipVersion } from "../wire/ip.ts";
+import { parseStunServer } from "../wire/stun.ts";
 import { EXIT, UserError } from "../errors.ts";
 
 function intAtLeast(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -100,23 +101,6 @@ export function addScheduleOptions(measure: Command): void {
         "counts) to FILE, also when interrupted.",
     )
     .option("--vantage <name>", "A label for this vantage point, written to --metadata.")
-    .addHelpText(
-      "after",
-      "\nExit status:\n" +
-        "  0    measured, and the data can be trusted\n" +
-        "  1    failure not listed below (e.g. the output cannot be written)\n" +
-        "  2    usage: unknown option, bad value, unknown plugin\n" +
-        "  3    set-up failed: interface, privileges, settings lock, input or output file\n" +
-        "  4    measured, but the data cannot be trusted: more than --max-unobserved percent of\n" +
-        "       the flows unobserved, or packets dropped by the kernel\n" +
-        "  70   internal error\n" +
-        "  128+n  stopped by signal n (130 SIGINT, 143 SIGTERM, 129 SIGHUP)",
-    );
-}
-
-/** Adds the provenance, resumption and signal options to `measure` (not wired yet). */
-export function addProvenanceOptions(measure: Command): void {
-  measure
     .option(
       "--asn-db <file>",
       "An iptoasn.com TSV table (ip2asn-v4.tsv, -v6, -combined; plain or gzip) to find this " +
@@ -132,6 +116,23 @@ export function addProvenanceOptions(measure: Command): void {
       "--stun <host[:port]>",
       "Discover the public address over STUN (RFC 8489, UDP, port 3478 by default) from this " +
         "server. No look-up leaves the host unless asked for.",
+      (text: string) => {
+        const s = parseStunServer(text);
+        if (typeof s === "string") throw new InvalidArgumentError(s);
+        return text;
+      },
+    )
+    .addHelpText(
+      "after",
+      "\nExit status:\n" +
+        "  0    measured, and the data can be trusted\n" +
+        "  1    failure not listed below (e.g. the output cannot be written)\n" +
+        "  2    usage: unknown option, bad value, unknown plugin\n" +
+        "  3    set-up failed: interface, privileges, settings lock, input or output file\n" +
+        "  4    measured, but the data cannot be trusted: more than --max-unobserved percent of\n" +
+        "       the flows unobserved, or packets dropped by the kernel\n" +
+        "  70   internal error\n" +
+        "  128+n  stopped by signal n (130 SIGINT, 143 SIGTERM, 129 SIGHUP)",
     );
 }
 

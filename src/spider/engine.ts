@@ -23,7 +23,7 @@ import type { Job } from "../plugins/plugin.ts";
 import type { SourceAddresses } from "../host/iface.ts";
 import { canonicalIp } from "../wire/ip.ts";
 import { flowKey, Merger, portlessKey } from "./merger.ts";
-import { type ConnOutcome, flowResult, jobResult } from "./result.ts";
+import { type ConnOutcome, flowResult, jobResult, type SourceFacts } from "./result.ts";
 
 /** What a connection helper returns: at least the local port and the state. */
 export type ConnResult = Record<string, unknown> & { sp: number; spdr_state: number; sip?: string };
@@ -93,6 +93,8 @@ export interface EngineOptions {
    * flush the observer instead of waiting out its expiry timers).
    */
   connectionsDone?: () => Promise<void>;
+  /** The public address and AS of each family's source (`--public-ip`, `--stun`, `--asn-db`). */
+  identity?: { v4: SourceFacts; v6: SourceFacts };
   /** Paces job starts (`--rate`); absent: start as fast as workers free up. */
   pacer?: { take(): Promise<void>; cancel(): void };
   /** Whether flows are observed at all (false: every flow is reported unobserved at once). */
@@ -482,7 +484,8 @@ export class Engine {
     this.stats.unobserved += records.filter((r) => !r.observed).length;
     this.stats.flows += records.length;
     if (records.some((r) => r.spdr_state !== 0)) this.stats.failedConnections++;
-    this.o.write(jobResult(job, sip as string, records, conditions, this.o.outputFlows));
+    const facts = this.o.identity?.[w.t.dip.includes(":") ? "v6" : "v4"];
+    this.o.write(jobResult(job, sip as string, records, conditions, this.o.outputFlows, facts));
     this.stats.results++;
   }
 }

@@ -41,9 +41,22 @@ export interface ConnOutcome {
   to: number;
 }
 
-/** The `path` of a job: source address, the target's AS when the input gives it, the target. */
-export function pathOf(job: Job, sip: string): string[] {
+/** What is known of the source beyond its address (src/host/identity.ts). */
+export interface SourceFacts {
+  /** The public address, when known (`--public-ip`, `--stun`). */
+  public?: string;
+  /** The source's AS number, when known (`--asn-db`). */
+  asn?: number;
+}
+
+/**
+ * The `path` of a job, as the original builds it: the source address, the public address when
+ * it differs, the source's AS, the target's AS when the input gives it, the target.
+ */
+export function pathOf(job: Job, sip: string, src: SourceFacts = {}): string[] {
   const path = [sip];
+  if (src.public !== undefined && src.public !== sip) path.push(src.public);
+  if (src.asn !== undefined) path.push(`AS${src.asn}`);
   const info = job.info as Record<string, unknown> | undefined;
   if (job.dip_asn !== undefined) path.push(`AS${job.dip_asn}`);
   else if (info && typeof info === "object" && info.ASN !== undefined) path.push(`AS${info.ASN}`);
@@ -84,8 +97,12 @@ export function jobResult(
   flows: FlowResult[],
   conditions: string[] | null,
   outputFlows: boolean,
+  src: SourceFacts = {},
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...job, sip, path: pathOf(job, sip) };
+  const out: Record<string, unknown> = { ...job, sip, path: pathOf(job, sip, src) };
+  // the original's fields after `path`; ours only when known (it looked them up online)
+  if (src.public !== undefined) out.sip_public = src.public;
+  if (src.asn !== undefined) out.sip_asn = src.asn;
   const starts = flows.map((f) => String(f.spdr_start)).sort();
   const stops = flows.map((f) => String(f.spdr_stop)).sort();
   const missed = flows.filter((f) => !f.observed).length;

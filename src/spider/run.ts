@@ -7,6 +7,7 @@ import { DEFAULT_PROBE_RATE, type LocateSetting, startLocate } from "../locate/s
 import { EXIT, firstError, osReason, UserError } from "../errors.ts";
 import { RunRecord } from "./metadata.ts";
 import { readResumed } from "./resume.ts";
+import { findIdentity } from "../host/identity.ts";
 import type { AddrSet } from "./addrset.ts";
 import { interfaceInfo } from "../ffi/iface.ts";
 import type { FlowRecord } from "../observer/chain.ts";
@@ -292,6 +293,19 @@ async function measure(
     record.host.sip = { v4: source.v4 ?? null, v6: source.v6 ?? null };
   }
   log(`source addresses: IPv4 ${source.v4 ?? "none"}, IPv6 ${source.v6 ?? "none"}`);
+  const identity = await findIdentity(source, sched, say);
+  if (identity.publicFrom !== null || sched.asnDb.length > 0) {
+    log(
+      `public addresses (${identity.publicFrom ?? "none asked for"}): ` +
+        `IPv4 ${identity.v4.public ?? "unknown"}, IPv6 ${identity.v6.public ?? "unknown"}; ` +
+        `AS IPv4 ${identity.v4.asn ?? "unknown"}, IPv6 ${identity.v6.asn ?? "unknown"}`,
+    );
+  }
+  if (record !== undefined) {
+    record.host.sip_public = { v4: identity.v4.public ?? null, v6: identity.v6.public ?? null };
+    record.host.sip_public_from = identity.publicFrom;
+    record.host.sip_asn = { v4: identity.v4.asn ?? null, v6: identity.v6.asn ?? null };
+  }
   const engine = new Engine({
     plugin: o.plugin,
     args: o.args,
@@ -315,6 +329,7 @@ async function measure(
     },
     observing: true,
     pacer: sched.rate !== undefined ? new Pacer(sched.rate) : undefined,
+    identity,
     opensAtCall: deps.opensAtCall?.(o.args.connect) ?? false,
     ...hooks.engine,
   });

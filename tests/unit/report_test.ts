@@ -313,3 +313,25 @@ Deno.test("targetKey gives one key per (address, port) and keyTarget reads it ba
   assertEquals(keyTarget(targetKey("192.0.2.1", -1)!), { dip: "192.0.2.1", dp: null });
   assertEquals(targetKey("example.com", 80), null);
 });
+
+Deno.test("report --metadata names the run read from stdin; a missing one exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.json`,
+      JSON.stringify({ vantage: "zurich-1", start: "2026-12-01T00:00:00Z" }),
+    );
+    const j = await reportJson(
+      ["--metadata", `${dir}/m.json`, "--by", "vantage", "-"],
+      await Deno.readFile(`${FIX}orig_ecn.ndjson`),
+    );
+    assertEquals(j.files[0].label, "zurich-1");
+    assertEquals(j.by.groups.map((g: { group: string }) => g.group), ["zurich-1"]);
+    const missing = await report(["--metadata", `${dir}/nope.json`, `${FIX}orig_ecn.ndjson`]);
+    assertEquals(missing.code, 1, missing.stderr);
+    const bad = await report(["--format", "csv", `${FIX}orig_ecn.ndjson`]);
+    assertEquals(bad.code, 2, bad.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

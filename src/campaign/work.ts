@@ -47,6 +47,8 @@ export async function runWork(
     {
       iface: o.iface,
       workers: o.workers,
+      // what the metadata record and --verbose name as the input
+      input: `campaign ${c.names.name}: stream ${c.names.jobsStream}, consumer ${o.vantage}`,
       csvInput: false,
       outputFlows: o.outputFlows,
       quiet: o.quiet,

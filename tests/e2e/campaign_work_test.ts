@@ -133,6 +133,7 @@ Deno.test("campaign: two vantage points, a worker killed, a server restart: one 
     const record = JSON.parse(await Deno.readTextFile(meta));
     assert.equal(record.vantage, "a");
     assert.equal(record.exit_status, 0);
+    assert.equal(record.input, "campaign t: stream PSC_t_JOBS, consumer a");
 
     const out = `${tb.dir}/results.ndjson`;
     const collected = await cli(["collect", ...server, "t", "--output", out]);

@@ -197,6 +197,14 @@ export class SettingsJournal {
     }
   }
 
+  /**
+   * Checks that the sysctl `key` can be changed here by writing back the value it holds (no
+   * change): a missing capability shows before the run, not at its first switch.
+   */
+  checkWritable(key: string): void {
+    this.sysctl.write(key, this.sysctl.read(key));
+  }
+
   /** Keys changed so far, with their old values. */
   get entries(): readonly JournalEntry[] {
     return this.#entries;

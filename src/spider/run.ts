@@ -270,6 +270,8 @@ async function measure(
 
   using settings = new RunSettings(SettingsJournal.open(), say, log);
   using _restoreAtExit = signals.lastAction(() => settings.restore());
+  settings.preflight(modelSettings(model));
+  settings.onFailure = (line) => signals.fail(line);
   // the forge model's raw sockets and firewall table (journalled), or nothing
   using forge = startForge(model, settings.journal);
   // --locate: results pass through the locator, which adds `located` before writing them
@@ -416,16 +418,15 @@ function captureFailure(iface: string, e: Error): string {
 
 /** Whether a run in `model` changes system settings (and so takes the settings lock). */
 function changesSettings(model: Model): boolean {
-  switch (model.kind) {
-    case "forge":
-      return true; // its nftables table, and the forge port range it must not share
-    case "sync":
-      return model.configurations.some((c) => c.length > 0);
-    case "desync":
-      return (model.settings?.length ?? 0) > 0;
-    default:
-      return false;
-  }
+  // forge: its nftables table, and the forge port range it must not share
+  return model.kind === "forge" || modelSettings(model).length > 0;
+}
+
+/** The sysctls a run in `model` may set. */
+function modelSettings(model: Model): Setting[] {
+  if (model.kind === "sync") return model.configurations.flat();
+  if (model.kind === "desync") return model.settings ?? [];
+  return [];
 }
 
 /** The summary line of a run; the exit status (128 + the signal's number after a signal). */
@@ -498,12 +499,39 @@ class RunSettings implements Disposable {
     for (const ev of RunSettings.#LAST_RESORTS) globalThis.addEventListener(ev, this.#restore);
   }
 
-  /** Changes one setting (journalled first); a UserError if the system refuses it. */
+  /** Told when a setting cannot be changed mid-run (the run then stops). */
+  onFailure: ((line: string) => void) | undefined;
+
+  /**
+   * Checks before the run that every sysctl of `settings` can be changed here: a one-line
+   * UserError (exit 3) otherwise, instead of a failure at the first switch, deep in the engine.
+   */
+  preflight(settings: readonly Setting[]): void {
+    for (const key of new Set(settings.map((s) => s.key))) {
+      try {
+        this.journal.checkWritable(key);
+      } catch (e) {
+        throw new UserError(
+          `cannot change ${key} in this network namespace: ${osReason(e)} ` +
+            `(needs root, or CAP_NET_ADMIN over the namespace)`,
+          EXIT.SETUP,
+        );
+      }
+    }
+  }
+
+  /**
+   * Changes one setting (journalled first). If the system refuses it mid-run, the run is told
+   * (`onFailure`: it stops taking jobs) instead of an exception thrown from the engine's timers.
+   */
   apply(s: Setting): void {
     try {
       this.journal.set(s.key, s.value);
     } catch (e) {
-      throw new UserError(`cannot set ${s.key}=${s.value}: ${(e as Error).message}`);
+      const line = `cannot set ${s.key}=${s.value}: ${osReason(e)}`;
+      if (this.onFailure === undefined) throw new UserError(line);
+      this.onFailure(line);
+      return;
     }
     // a sync plugin switches its settings thousands of times a run: each value is logged once
     const kv = `${s.key}=${s.value}`;

@@ -82,7 +82,8 @@ export function probeMaker(
   const ecn = sysctl(settings, "net.ipv4.tcp_ecn") === "1";
   const off = (key: string) => sysctl(settings, key) === "0";
   const options = kernelSynOptions({
-    mss: conn.mss,
+    // Linux's default: the MTU (1500 on Ethernet) less the IP and TCP headers
+    mss: conn.mss ?? (job.dip.includes(":") ? 1440 : 1460),
     sack: !off("net.ipv4.tcp_sack"),
     timestamps: !off("net.ipv4.tcp_timestamps"),
     windowScaling: !off("net.ipv4.tcp_window_scaling"),

@@ -3,7 +3,8 @@
  * after its router (a router quotes what it received, before its own forward rules), with the
  * previous router as `after` and the next as `at`; a drop is found where the experiment's probe
  * goes silent while the baseline's goes on. dscp (socket plugin, TCP and DNS over UDP), ecn
- * (sync), tcpopt (an option stripped) and accecn (forged: AE cleared, ECN field cleared).
+ * (sync), tcpopt and tfo (options stripped), udpzero, accecn (forged: AE cleared, ECN field
+ * cleared) and evilbit (the evil bit cleared, a router that never answers).
  */
 import assert from "node:assert/strict";
 import { type TargetSpec, Testbed } from "./lib/testbed.ts";
@@ -17,6 +18,7 @@ const TARGETS: TargetSpec[] = [
   { name: "noecnsyn", behaviourAt: { 2: ["drop-ecn-syn"] } },
   { name: "clearae", behaviourAt: { 2: ["clear-ae"] } },
   { name: "strip", behaviourAt: { 3: ["strip-sackok"] } },
+  { name: "striptfo", behaviourAt: { 2: ["strip-tfo"] } },
 ];
 
 type Entry = Record<string, unknown>;
@@ -80,6 +82,22 @@ Deno.test("measure --locate finds each middlebox's hop, IPv4 and IPv6", async (t
         // only the SACK configuration (3) carries the option
         assert.deepEqual(located(r.results, "strip", fam), [
           { what: "option:4", sent: "", seen: null, ...at(3, fam), config: 3 },
+        ]);
+      }
+    });
+
+    await t.step("tfo --locate all: the fast open option stripped", async () => {
+      const r = await measure(
+        tb,
+        ["tfo", "--timeout", "2", "--locate", "all"],
+        jobsFor(tb, ["clean", "striptfo"]),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      for (const fam of [4, 6] as const) {
+        assert.deepEqual(located(r.results, "clean", fam), []);
+        // both fast open connections send the same SYN: traced once
+        assert.deepEqual(located(r.results, "striptfo", fam), [
+          { what: "option:34", sent: "", seen: null, ...at(2, fam), config: 1 },
         ]);
       }
     });

@@ -44,7 +44,9 @@ export type Behaviour =
   /** the SACK-permitted option (kind 4) is stripped from TCP, forward (iptables TCPOPTSTRIP) */
   | "strip-sackok"
   /** the IPv4 reserved ("evil") flag is cleared, forward */
-  | "clear-evil";
+  | "clear-evil"
+  /** the TCP fast open option (kind 34) is stripped from TCP, forward (iptables TCPOPTSTRIP) */
+  | "strip-tfo";
 
 /** Every behaviour name, for validation and documentation. */
 export const BEHAVIOURS: readonly Behaviour[] = [
@@ -66,6 +68,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   "syn-ect0",
   "strip-sackok",
   "clear-evil",
+  "strip-tfo",
 ];
 
 /** The nftables rules (forward chain, inet table) that give `addr` the behaviour `b`. */
@@ -115,6 +118,7 @@ export function rulesFor(b: Behaviour, addr: string): string[] {
         ? []
         : [`${to} ip frag-off & 0x8000 == 0x8000 ip frag-off set ip frag-off & 0x7fff`];
     case "strip-sackok":
+    case "strip-tfo":
       // not an nftables rule: see iptablesFor
       return [];
     default:
@@ -128,7 +132,7 @@ export function rulesFor(b: Behaviour, addr: string): string[] {
  * compatibility; it fixes the checksum).
  */
 export function iptablesFor(b: Behaviour, addr: string): string[][] {
-  if (b !== "strip-sackok") return [];
+  if (b !== "strip-sackok" && b !== "strip-tfo") return [];
   const prog = addr.includes(":") ? "ip6tables" : "iptables";
   return [[
     prog,
@@ -143,7 +147,7 @@ export function iptablesFor(b: Behaviour, addr: string): string[][] {
     "-j",
     "TCPOPTSTRIP",
     "--strip-options",
-    "sack-permitted",
+    b === "strip-sackok" ? "sack-permitted" : "34",
   ]];
 }
 

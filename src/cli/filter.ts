@@ -6,7 +6,7 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { ResultWriter } from "../io/output.ts";
-import { ExclusionList } from "../targets/exclude.ts";
+import { readExclusionFiles } from "../targets/exclude.ts";
 import { filterTargets, summary } from "../targets/filter.ts";
 import { EXIT, osReason as reason, UserError } from "../errors.ts";
 
@@ -22,25 +22,6 @@ function port(text: string): number {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function readExclusions(paths: string[]): ExclusionList | undefined {
-  if (paths.length === 0) return undefined;
-  const list = new ExclusionList();
-  for (const path of paths) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch (e) {
-      throw new UserError(`cannot read exclusion list ${path}: ${(e as Error).message}`);
-    }
-    try {
-      list.addText(text, path);
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-  }
-  return list;
 }
 
 /** Registers the `filter` command. */
@@ -78,7 +59,7 @@ export function registerFilter(program: Command): void {
         "always win. The count of each kind dropped is printed on stderr.\n\nSpider safely!",
     )
     .action(async (o: Record<string, unknown>) => {
-      const exclude = readExclusions(o.exclude as string[]);
+      const exclude = readExclusionFiles(o.exclude as string[]);
       let input: Deno.FsFile | undefined;
       let out: ResultWriter;
       try {

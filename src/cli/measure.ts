@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { PLUGINS } from "../plugins/registry.ts";
 import type { Plugin, PluginArgs } from "../plugins/plugin.ts";
 import { EXIT, UserError } from "../errors.ts";
+import { readExclusionFiles } from "../targets/exclude.ts";
 import {
   addScheduleOptions,
   copyMeasureOptions,
@@ -92,6 +93,7 @@ function addPlugin(measure: Command, plugin: Plugin): void {
       outputFlows: m.outputFlows === true,
       quiet: m.quiet === true,
       wait: m.wait !== false,
+      exclude: readExclusionFiles((m.exclude as string[] | undefined) ?? []),
       plugin,
       args: subOpts as PluginArgs,
       schedule: scheduleOf({ ...m, verbose: m.verbose === true || measure.parent?.opts().verbose }),
@@ -139,6 +141,13 @@ export function registerMeasure(program: Command): void {
       "--max-hops <n>",
       "Highest TTL / hop limit --locate tries (default 32).",
       intIn("--max-hops", 1, 255),
+    )
+    .option(
+      "--exclude <file>",
+      "Addresses and prefixes (IPv4/IPv6 CIDR, # comments) never to probe, as filter's; " +
+        "repeatable. Unspecified, loopback, link-local, multicast and broadcast destinations " +
+        "are never probed in any case",
+      (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
       "--no-wait",

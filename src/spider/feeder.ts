@@ -7,7 +7,10 @@
  * `dip` it has already queued.
  */
 import { AddrSet } from "./addrset.ts";
-import { ipVersion } from "../wire/ip.ts";
+import { ipVersion, parseIpInto } from "../wire/ip.ts";
+import { neverProbeKind } from "../targets/special.ts";
+import type { ExclusionList } from "../targets/exclude.ts";
+import { parseAddress } from "../targets/address.ts";
 import { countLines, openInput, readLines } from "../io/lines.ts";
 import type { Job } from "../plugins/plugin.ts";
 import { splitCsvRow } from "../io/csv.ts";
@@ -28,6 +31,15 @@ export interface FeederStats {
   malformed: number;
   /** Lines skipped because their `dip` was already measured. */
   duplicates: number;
+  /** Lines skipped because their `dip` is never probed (targets/special.ts `neverProbeKind`). */
+  unprobeable: number;
+  /** Lines skipped because their `dip` is in an `--exclude` list. */
+  excluded: number;
+}
+
+/** Lines skipped for any reason. */
+export function skippedLines(s: FeederStats): number {
+  return s.malformed + s.duplicates + s.unprobeable + s.excluded;
 }
 
 /** Options of `readJobs`. */
@@ -38,11 +50,18 @@ export interface FeederOptions {
   warn?: (message: string) => void;
   /** Counters, updated as lines are read. */
   stats?: FeederStats;
+  /** Targets never to probe (`--exclude`): skipped and counted, without a line each. */
+  exclude?: ExclusionList;
+  /**
+   * Skip (with a warning each, counted) targets that are never probed (default true);
+   * `pathspider filter` classifies them itself.
+   */
+  skipNeverProbed?: boolean;
 }
 
 /** Fresh zeroed counters. */
 export function newFeederStats(): FeederStats {
-  return { jobs: 0, malformed: 0, duplicates: 0 };
+  return { jobs: 0, malformed: 0, duplicates: 0, unprobeable: 0, excluded: 0 };
 }
 
 /** The original's CSV shapes: (rank, domain), (dip, dp, domain) of 0.9.x, (dip, dp, domain, rank). */
@@ -83,8 +102,10 @@ function checkJob(rec: unknown, fromCsv: boolean): Job | string {
 /**
  * Reads jobs from `stream`. Malformed lines and lines without a valid `dip` produce one warning
  * each (with the line number) and a counted skip; a `dip` seen before is skipped and counted
- * (the original's notion of a duplicate target: the same `dip`, whatever the port). Blank lines
- * are ignored.
+ * (the original's notion of a duplicate target: the same `dip`, whatever the port). A `dip` that
+ * is never probed (unspecified, loopback, link-local, multicast, broadcast, and their IPv4-mapped
+ * and -compatible forms) is skipped with one warning and counted; one in `exclude` is skipped and
+ * counted. Blank lines are ignored.
  */
 export async function* readJobs(
   stream: ReadableStream<Uint8Array>,
@@ -93,6 +114,8 @@ export async function* readJobs(
   const warn = opts.warn ?? ((m: string) => console.error(m));
   const stats = opts.stats ?? newFeederStats();
   const seen = new AddrSet();
+  const dipBytes = new Uint8Array(16);
+  const skipNever = opts.skipNeverProbed !== false;
   let line = 0;
   for await (const text of readLines(stream)) {
     line++;
@@ -111,6 +134,20 @@ export async function* readJobs(
     if (typeof job === "string") {
       stats.malformed++;
       warn(`pathspider: warning: input line ${line}: ${job}; skipped`);
+      continue;
+    }
+    const never = skipNever
+      ? neverProbeKind(dipBytes, parseIpInto(job.dip, dipBytes) as 4 | 6)
+      : null;
+    if (never !== null) {
+      stats.unprobeable++;
+      warn(
+        `pathspider: warning: input line ${line}: ${job.dip} is ${never}: never probed; skipped`,
+      );
+      continue;
+    }
+    if (opts.exclude !== undefined && opts.exclude.has(parseAddress(job.dip)!)) {
+      stats.excluded++;
       continue;
     }
     if (!seen.add(job.dip)) {

@@ -13,7 +13,14 @@ import { interfaceInfo } from "../ffi/iface.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import type { ConnectMode, Model, Plugin, PluginArgs, Setting } from "../plugins/plugin.ts";
 import { type Connector, Engine, type EngineOptions, type EngineStats } from "./engine.ts";
-import { type FeederStats, type JobSource, newFeederStats, openJobs } from "./feeder.ts";
+import {
+  type FeederStats,
+  type JobSource,
+  newFeederStats,
+  openJobs,
+  skippedLines,
+} from "./feeder.ts";
+import type { ExclusionList } from "../targets/exclude.ts";
 import { startForge } from "./forge.ts";
 import { CaptureError, Status } from "../ffi/status.ts";
 import { signalExit, type StopSignal, StopSignals } from "./signals.ts";
@@ -79,6 +86,8 @@ export interface MeasureOptions {
   quiet: boolean;
   plugin: Plugin;
   args: PluginArgs;
+  /** Targets never to probe (`--exclude` lists). */
+  exclude?: ExclusionList;
   /** When another run holds the settings lock: wait for it (default) or refuse (`--no-wait`). */
   wait?: boolean;
   /** Scheduled-run options (src/spider/schedule.ts); absent: a plain run. */
@@ -262,7 +271,7 @@ async function measure(
   using _flushAtExit = signals.lastAction(() => out.flushSync());
   const feederStats = newFeederStats();
   await using input = await (hooks.jobs ??
-    ((stats) => openJobs(o.input, { csv: o.csvInput, stats })))(feederStats);
+    ((stats) => openJobs(o.input, { csv: o.csvInput, stats, exclude: o.exclude })))(feederStats);
 
   log(`input: ${o.input ?? "standard input"}${o.csvInput ? " (CSV)" : ""}`);
   log(`output: ${o.output ?? "standard output"}`);
@@ -358,8 +367,8 @@ async function measure(
 
   const progress: StatusSource = {
     done: () =>
-      engine.stats.measured + feederStats.malformed + feederStats.duplicates +
-      schedStats.otherShards + schedStats.resumed,
+      engine.stats.measured + skippedLines(feederStats) + schedStats.otherShards +
+      schedStats.resumed,
     written: () => engine.stats.results,
     total: () => input.total(),
     failures: () => engine.stats.failedConnections,
@@ -434,8 +443,9 @@ export function summarise(r: RunOutcome, say: (line: string) => void): number {
   const s = r.engine, f = r.feeder;
   say(
     `pathspider: ${s.taken} jobs, ${s.results} results, ` +
-      `${f.malformed + f.duplicates} skipped lines ` +
-      `(${f.malformed} malformed, ${f.duplicates} duplicate targets), ` +
+      `${skippedLines(f)} skipped lines ` +
+      `(${f.malformed} malformed, ${f.duplicates} duplicate targets, ` +
+      `${f.unprobeable} never probed, ${f.excluded} excluded), ` +
       `${s.unobserved} unobserved flows, ${r.drops} kernel drops` +
       (r.unclaimed !== undefined ? `, ${r.unclaimed} unclaimed flows dropped` : "") +
       (r.schedule?.otherShards ? `, ${r.schedule.otherShards} jobs left to other shards` : "") +

@@ -10,6 +10,7 @@
  */
 
 import { type Address, familyBits, mask, parsePrefix } from "./address.ts";
+import { UserError } from "../errors.ts";
 
 /** A set of prefixes to exclude. */
 export class ExclusionList {
@@ -54,4 +55,27 @@ export class ExclusionList {
     });
     return this;
   }
+}
+
+/**
+ * The exclusion lists in the files `paths` (`--exclude`, repeatable), or undefined for none; a
+ * file that cannot be read or a malformed line is a `UserError` naming it.
+ */
+export function readExclusionFiles(paths: readonly string[]): ExclusionList | undefined {
+  if (paths.length === 0) return undefined;
+  const list = new ExclusionList();
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      throw new UserError(`cannot read exclusion list ${path}: ${(e as Error).message}`);
+    }
+    try {
+      list.addText(text, path);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  }
+  return list;
 }

@@ -74,6 +74,8 @@ export async function filterTargets(
     csv: o.csv,
     stats: feeder,
     warn: o.warn ?? ((m) => console.error(m)),
+    // filter counts them by its own kinds
+    skipNeverProbed: false,
   });
   for await (const fed of jobs) {
     const why = verdict(fed, o);

@@ -74,3 +74,44 @@ export function specialKind(a: Address): SpecialKind | null {
   for (const [kind, p] of PARSED) if (inPrefix(a, p)) return kind;
   return null;
 }
+
+/**
+ * Destinations `measure` never probes, whatever the user asks (no override): probing them is
+ * never a path measurement and can be harmful (169.254.169.254 is the cloud metadata service,
+ * whose answers would end up in the archived results).
+ */
+export type NeverProbeKind = "unspecified" | "loopback" | "link-local" | "multicast" | "broadcast";
+
+/** The never-probe kind of an IPv4 address given as its four bytes at `b[o..o+4)`. */
+function neverProbe4(b: Uint8Array, o: number): NeverProbeKind | null {
+  const a = b[o];
+  if (a === 0) return "unspecified"; // 0.0.0.0/8, "this network" (RFC 791, RFC 1122)
+  if (a === 127) return "loopback"; // RFC 1122
+  if (a === 169 && b[o + 1] === 254) return "link-local"; // RFC 3927
+  if (a >= 224 && a <= 239) return "multicast"; // RFC 5771
+  if (a === 255 && b[o + 1] === 255 && b[o + 2] === 255 && b[o + 3] === 255) return "broadcast";
+  return null;
+}
+
+/**
+ * The never-probe kind of an address in network byte order (`bytes` of `version` 4 or 6), or
+ * null. IPv6: `::` unspecified, `::1` loopback, `fe80::/10` link-local, `ff00::/8` multicast,
+ * and the IPv4-mapped (`::ffff:0:0/96`) and IPv4-compatible (`::/96`) forms of the IPv4 ones,
+ * which reach the same IPv4 destination. Private, shared, documentation and benchmarking ranges
+ * are not among them: test networks and enterprise paths use them.
+ */
+export function neverProbeKind(bytes: Uint8Array, version: 4 | 6): NeverProbeKind | null {
+  if (version === 4) return neverProbe4(bytes, 0);
+  if (bytes[0] === 0xff) return "multicast"; // RFC 4291
+  if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return "link-local"; // RFC 4291
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
+  const mapped = bytes[10] === 0xff && bytes[11] === 0xff;
+  if (!mapped && (bytes[10] !== 0 || bytes[11] !== 0)) return null;
+  if (!mapped) {
+    let zero = true;
+    for (let i = 12; i < 15; i++) if (bytes[i] !== 0) zero = false;
+    if (zero && bytes[15] === 0) return "unspecified"; // ::
+    if (zero && bytes[15] === 1) return "loopback"; // ::1
+  }
+  return neverProbe4(bytes, 12);
+}

@@ -151,7 +151,7 @@ Deno.test("measure reads the original's CSV rows, warns on bad lines and skips d
     assert.match(out.stderr, /warning: input line 2: /);
     assert.match(
       out.stderr,
-      /2 jobs, 2 results, 2 skipped lines \(1 malformed, 1 duplicate targets\)/,
+      /2 jobs, 2 results, 2 skipped lines \(1 malformed, 1 duplicate targets, 0 never probed, 0 excluded\)/,
     );
     const r = resultOf(out.results, tb, "clean", 4);
     assert.equal(r.rank, "1");

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { newFeederStats, openJobs, readJobs } from "../../src/spider/feeder.ts";
 import { countLines } from "../../src/io/lines.ts";
+import { ExclusionList } from "../../src/targets/exclude.ts";
 import { splitCsvRow } from "../../src/io/csv.ts";
 
 const ORIGINAL_DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
@@ -52,7 +53,7 @@ Deno.test("the feeder warns with the line number and skips malformed lines, then
     ].join("\n"),
   );
   assertEquals(jobs.map((j) => j.job.dip), ["198.18.0.1", "198.18.0.3"]);
-  assertEquals(stats, { jobs: 2, malformed: 5, duplicates: 0 });
+  assertEquals(stats, { jobs: 2, malformed: 5, duplicates: 0, unprobeable: 0, excluded: 0 });
   assertEquals(warnings.length, 5);
   assertEquals(warnings[0].includes("line 2"), true);
   assertEquals(warnings[1].includes("line 3") && warnings[1].includes("dip"), true);
@@ -179,4 +180,65 @@ Deno.test("openJobs reads a gzip file and counts its jobs for the progress total
   }
   assertEquals(src.total(), 3);
   await Deno.remove(f);
+});
+
+Deno.test("the feeder never hands out unspecified, loopback, link-local, multicast or broadcast targets", async () => {
+  const never = [
+    "0.0.0.0",
+    "127.0.0.1",
+    "169.254.169.254",
+    "224.0.0.1",
+    "239.255.255.250",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "fe80::1",
+    "febf::1",
+    "ff02::1",
+    "::ffff:169.254.169.254",
+    "::ffff:127.0.0.1",
+    "::ffff:0.0.0.0",
+    "::169.254.169.254",
+    "::127.0.0.1",
+    "::ffff:224.0.0.1",
+    "::ffff:255.255.255.255",
+  ];
+  const kept = [
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",
+    "198.18.0.1",
+    "192.0.2.1",
+    "203.0.113.9",
+    "fd00::1",
+    "2001:db8::1",
+    "fec0::1",
+    "169.253.1.1",
+    "::ffff:198.18.0.9",
+  ];
+  const { jobs, warnings, stats } = await collect(
+    [...never, ...kept].map((dip) => JSON.stringify({ dip })).join("\n"),
+  );
+  assertEquals(jobs.map((j) => j.job.dip), kept);
+  assertEquals([stats.unprobeable, stats.jobs, stats.malformed], [never.length, kept.length, 0]);
+  assertEquals(warnings.length, never.length);
+  assertEquals(
+    warnings[2],
+    "pathspider: warning: input line 3: 169.254.169.254 is link-local: never probed; skipped",
+  );
+});
+
+Deno.test("the feeder skips and counts targets of an exclusion list", async () => {
+  const exclude = new ExclusionList().addText("198.18.0.0/24\nfd00::/16\n");
+  const stats = newFeederStats();
+  const got = [];
+  const text = ["198.18.0.1", "198.18.1.1", "fd00::1", "fd01::1"].map((d) =>
+    JSON.stringify({ dip: d })
+  ).join("\n");
+  for await (const j of readJobs(streamOf(text), { stats, exclude, warn: () => {} })) {
+    got.push(j.job.dip);
+  }
+  assertEquals(got, ["198.18.1.1", "fd01::1"]);
+  assertEquals([stats.excluded, stats.jobs], [2, 2]);
 });

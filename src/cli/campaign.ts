@@ -123,6 +123,11 @@ function pluginOf(name: string): Plugin {
   return p;
 }
 
+/** The plugin and its option words, as given to `create`. */
+function measurement(def: CampaignDef): string {
+  return [def.plugin, ...def.args].join(" ");
+}
+
 function ago(d: Date | undefined): string {
   if (d === undefined) return "never";
   const s = Math.max(0, Math.round((Date.now() - d.getTime()) / 1000));
@@ -160,8 +165,8 @@ export function registerCampaign(program: Command): void {
     };
     const r = await withCampaign(n, o, (c) => c.create(def));
     console.error(
-      `pathspider: campaign ${n} ${r.existed ? "exists" : "created"}: ${r.def.plugin} ` +
-        `${r.def.args.join(" ")} (streams PSC_${n}_JOBS, PSC_${n}_RESULTS; ` +
+      `pathspider: campaign ${n} ${r.existed ? "exists" : "created"}: ${measurement(r.def)} ` +
+        `(streams PSC_${n}_JOBS, PSC_${n}_RESULTS; ` +
         `ack wait ${r.def.ackWaitSec} s)`,
     );
   });
@@ -264,7 +269,7 @@ export function registerCampaign(program: Command): void {
       return;
     }
     console.log(
-      `campaign ${n}: ${st.def.plugin} ${st.def.args.join(" ")}; ${st.jobs} jobs, ` +
+      `campaign ${n}: ${measurement(st.def)}; ${st.jobs} jobs, ` +
         `${st.results} results`,
     );
     const rows = [["vantage", "done", "in flight", "left", "rate/s", "last seen"]];

@@ -357,6 +357,9 @@ async function measure(
     });
   }
   signals.inFlight = () => engine.inFlight;
+  // after a signal: the connections in flight end within their timeout, their flows within the
+  // capture's flush (1 s); 10 s more before the watchdog stops the run as a second signal would
+  signals.graceMs = (o.args.timeout + 10) * 1000;
   signals.onStop(() => engine.stop());
   if (locating) {
     signals.onStop(() => {

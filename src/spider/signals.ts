@@ -28,6 +28,12 @@ export class StopSignals implements Disposable {
   signal: StopSignal | undefined;
   /** Jobs in flight, for the messages (set once the engine exists). */
   inFlight: () => number = () => 0;
+  /**
+   * After the first signal the run must end within this many ms (the connection timeout plus a
+   * margin, set by the run); if it has not, it stops as at a second signal. Undefined: no bound.
+   */
+  graceMs: number | undefined;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
   #onStop = new Set<(sig: StopSignal) => void>();
   #lastActions: (() => void)[] = [];
   #handlers: [StopSignal, () => void][];
@@ -92,21 +98,35 @@ export class StopSignals implements Disposable {
       );
       for (const fn of this.#onStop) fn(sig);
       this.#onStop.clear();
+      if (this.graceMs !== undefined) {
+        // a last guarantee for cron: whatever holds the run up, it ends
+        const ms = this.graceMs;
+        const timer = setTimeout(
+          () => this.#now(`did not end within ${Math.round(ms / 1000)} s of ${sig}`),
+          ms,
+        );
+        Deno.unrefTimer(timer);
+        this.#watchdog = timer;
+      }
       return;
     }
+    this.#now(`${sig} again`);
+  }
+
+  /** Runs the last actions and exits with the first signal's status. */
+  #now(why: string): never {
     for (const fn of [...this.#lastActions].reverse()) {
       try {
         fn();
       } catch { /* the next action must still run: nothing more can be done about this one */ }
     }
-    this.say(
-      `pathspider: ${sig} again: stopped at once, ${this.inFlight()} jobs in flight dropped`,
-    );
-    Deno.exit(signalExit(this.signal));
+    this.say(`pathspider: ${why}: stopped at once, ${this.inFlight()} jobs in flight dropped`);
+    Deno.exit(signalExit(this.signal!));
   }
 
   /** Removes the handlers. */
   [Symbol.dispose](): void {
+    clearTimeout(this.#watchdog);
     for (const [s, h] of this.#handlers) Deno.removeSignalListener(s, h);
     this.#handlers = [];
   }

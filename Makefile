@@ -7,7 +7,9 @@ export DENO_NO_UPDATE_CHECK := 1
 DENO := .tools/bin/deno
 LIB := capture-ffi/target/release/libpathspider_capture.so
 
-.PHONY: all deno lib deps test test-unit test-pcap test-e2e demo binary bench ok clean fmt
+PREFIX ?= /usr/local
+
+.PHONY: all deno lib deps test install docs test-unit test-pcap test-e2e demo binary bench ok clean fmt
 
 all: deno lib
 
@@ -38,6 +40,14 @@ binary: all
 bench: all
 	@./scripts/install-deps.sh --bench
 	@./bench/run.sh
+
+# PREFIX (default /usr/local) and DESTDIR as usual; see scripts/install.sh for what goes where
+install: all
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) ./scripts/install.sh
+
+# the man page and shell completions, generated from the command definitions
+docs: deno
+	$(DENO) run -A scripts/gen-docs.ts
 
 fmt:
 	$(DENO) fmt

@@ -25,6 +25,8 @@ PKGS=(
   nats-server                             # JetStream (2.9+) for the campaign tests and bench
   chromium fonts-dejavu-core              # headless test of report --html (renders, no console error)
   coturn                                  # a real STUN server for measure --stun (e2e)
+  zsh fish man-db                         # the generated completions and man page (install test)
+  systemd python3-yaml                    # systemd-analyze verify and YAML of examples/ci
 )
 # npm installs the pinned Deno (scripts/setup-deno.sh); Node.js may already provide it
 command -v npm >/dev/null || PKGS+=(npm)

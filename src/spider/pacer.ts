@@ -33,8 +33,15 @@ export class Pacer {
   /** Permits handed out. */
   taken = 0;
 
-  /** `rate`: an integer of jobs per second, at least 1. `now`: a clock in ms (tests). */
-  constructor(rate: number, now: () => number = () => performance.now()) {
+  /**
+   * `rate`: an integer of jobs per second, at least 1. `now`: a clock in ms; `onStart`: told the
+   * time of each start as the pacer grants it (tests: a taker's own clock reads it later).
+   */
+  constructor(
+    rate: number,
+    now: () => number = () => performance.now(),
+    private readonly onStart?: (ms: number) => void,
+  ) {
     if (!Number.isInteger(rate) || rate < 1) throw new RangeError("rate must be an integer >= 1");
     this.#rate = rate;
     this.#burst = burstOf(rate);
@@ -77,6 +84,7 @@ export class Pacer {
     this.#starts[this.#next] = now;
     this.#next = this.#next + 1 === this.#rate ? 0 : this.#next + 1;
     this.taken++;
+    this.onStart?.(now);
     return true;
   }
 

@@ -92,8 +92,9 @@ Deno.test("resume skips the targets already written, whatever their spelling", a
 
 Deno.test("the pacer never lets more than N starts into any one-second window", async () => {
   for (const rate of [3, 50, 1000]) {
-    const pacer = new Pacer(rate);
     const starts: number[] = [];
+    // the times the pacer grants (a taker's continuation may run a little later on a busy host)
+    const pacer = new Pacer(rate, undefined, (t) => starts.push(t));
     // one and a half seconds' worth, taken by more takers than the rate serves at once: it is
     // the limit, not the takers, that paces
     let left = Math.ceil(rate * 1.5);
@@ -101,7 +102,6 @@ Deno.test("the pacer never lets more than N starts into any one-second window", 
       while (left > 0) {
         left--;
         await pacer.take();
-        starts.push(performance.now());
       }
     }));
     starts.sort((x, y) => x - y);

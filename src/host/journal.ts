@@ -16,6 +16,8 @@
  * Journal files: one `journal-<pid>.json` per run in the directory of `journalDir()`.
  */
 import { checkJournalDir, journalDir } from "./journal_dir.ts";
+import { FORGE_PORTS } from "./firewall.ts";
+import { addForgeTable, deleteNftTable } from "../ffi/nftables.ts";
 export { journalDir };
 
 /** Reads and writes sysctls; swappable so that tests can use a plain directory. */
@@ -90,14 +92,58 @@ export function nftCommand(ns?: string): NftRunner {
   };
 }
 
-/** Deletes an nftables table (family inet) if it is there. */
-function deleteTable(nft: NftRunner, table: string): void {
-  try {
-    nft(["list", "table", "inet", table]);
-  } catch {
-    return; // already gone
-  }
-  nft(["delete", "table", "inet", table]);
+/** Adds and deletes nftables tables (family inet). */
+export interface NftTables {
+  /** Adds `table` from the rule set `rules` (which creates exactly that table). */
+  add(table: string, rules: string): void;
+  /** Deletes `table` if it is there. */
+  delete(table: string): void;
+}
+
+/** `nft` commands through `run` (the `nft` program, or a fake in tests). */
+export function nftTables(run: NftRunner): NftTables {
+  return {
+    add(_table, rules) {
+      const file = Deno.makeTempFileSync({ prefix: "pathspider-nft-" });
+      try {
+        Deno.writeTextFileSync(file, rules);
+        run(["-f", file]);
+      } finally {
+        Deno.removeSync(file);
+      }
+    },
+    delete(table) {
+      try {
+        run(["list", "table", "inet", table]);
+      } catch {
+        return; // already gone
+      }
+      run(["delete", "table", "inet", table]);
+    },
+  };
+}
+
+/**
+ * The forge table over netlink from the native library (src/ffi/nftables.ts): no `nft` child,
+ * so CAP_NET_ADMIN from file capabilities (which a child does not inherit) is enough, and no
+ * `nft` program is needed. It makes the table of `forgeFirewall` (src/host/firewall.ts) itself,
+ * from the forge port range; only names of that form are added.
+ */
+export function netlinkTables(): NftTables {
+  return {
+    add(table) {
+      if (!FORGE_TABLE.test(table)) throw new Error(`${table} is not a forge table name`);
+      addForgeTable(table, FORGE_PORTS);
+    },
+    delete(table) {
+      deleteNftTable(table);
+    },
+  };
+}
+
+/** An NftRunner is wrapped; NftTables are used as they are. */
+function tablesOf(nft: NftRunner | NftTables): NftTables {
+  return typeof nft === "function" ? nftTables(nft) : nft;
 }
 
 /** What a journal file holds. */
@@ -141,7 +187,7 @@ export class SettingsJournal {
     readonly dir: string,
     private readonly sysctl: SysctlAccess,
     private readonly netns: string,
-    private readonly nft: NftRunner = nftCommand(),
+    private readonly nft: NftTables = netlinkTables(),
   ) {
     this.path = `${dir}/journal-${Deno.pid}.json`;
   }
@@ -151,9 +197,9 @@ export class SettingsJournal {
     dir = journalDir(),
     sysctl: SysctlAccess = procSysctl(),
     netns = currentNetns(),
-    nft: NftRunner = nftCommand(),
+    nft: NftRunner | NftTables = netlinkTables(),
   ): SettingsJournal {
-    return new SettingsJournal(dir, sysctl, netns, nft);
+    return new SettingsJournal(dir, sysctl, netns, tablesOf(nft));
   }
 
   /**
@@ -188,13 +234,7 @@ export class SettingsJournal {
       this.#write();
     }
     this.#restored = false;
-    const file = Deno.makeTempFileSync({ prefix: "pathspider-nft-" });
-    try {
-      Deno.writeTextFileSync(file, rules);
-      this.nft(["-f", file]);
-    } finally {
-      Deno.removeSync(file);
-    }
+    this.nft.add(table, rules);
   }
 
   /**
@@ -267,14 +307,14 @@ export class SettingsJournal {
 function restoreEntries(
   entries: readonly JournalEntry[],
   sysctl: SysctlAccess,
-  nft: NftRunner,
+  nft: NftTables,
   ours: (e: JournalEntry) => readonly string[],
 ): { problems: string[]; warnings: string[] } {
   const problems: string[] = [], warnings: string[] = [];
   for (const e of [...entries].reverse()) {
     try {
       if (e.kind === "nftables") {
-        deleteTable(nft, e.key);
+        nft.delete(e.key);
         continue;
       }
       const now = norm(sysctl.read(e.key));
@@ -331,7 +371,7 @@ export function recoverStaleJournals(
   dir = journalDir(),
   sysctl: SysctlAccess = procSysctl(),
   netns = currentNetns(),
-  nft: NftRunner = nftCommand(),
+  nft: NftRunner | NftTables = netlinkTables(),
 ): number {
   let recovered = 0;
   let names: string[];
@@ -368,13 +408,14 @@ export function recoverStaleJournals(
       e.kind === "nftables" ? `nftables table ${e.key}` : `${e.key}=${e.old}`
     ).join(", ");
     let access: SysctlAccess | undefined;
-    let nftAccess = nft;
+    // another namespace's table is deleted there by `ip netns exec NAME nft`
+    let nftAccess = tablesOf(nft);
     let where = "";
     if (j.netns === netns) access = sysctl;
     else {
       const ns = namedNetns(j.netns);
       if (ns !== undefined) {
-        access = netnsSysctl(ns), nftAccess = nftCommand(ns);
+        access = netnsSysctl(ns), nftAccess = nftTables(nftCommand(ns));
         where = ` in network namespace ${ns}`;
       }
     }

@@ -93,6 +93,9 @@ check "deno check src/main.ts" "$DENO" check src/main.ts
 check "cargo clippy" bash -c 'cd capture-ffi && cargo clippy --release --quiet -- -D warnings'
 tests "cargo test" bash -c 'cd capture-ffi && cargo test --release 2>&1'
 
+# the examples in JSDoc (each asserts what it shows)
+tests "deno test --doc src" "$DENO" test -A --doc src
+
 mapfile -t dirs < <(test_dirs tests/unit tests/ffi tests/pcap)
 if [ ${#dirs[@]} -gt 0 ]; then
   tests "deno test ${dirs[*]}" "$DENO" test -A "${dirs[@]}"

@@ -1,8 +1,8 @@
 /**
  * The connection helpers by mode name (the manual's "Connection Modes").
  *
- * @example
- * ```ts
+ * @example (Not run by `deno test --doc`: it needs the native library and a server.)
+ * ```ts ignore
  * const reactor = Reactor.open();
  * const r = await CONNECT_HELPERS.http.run({
  *   job: { dip: "198.18.0.2", domain: "www.example.test" },

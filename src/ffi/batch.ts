@@ -5,10 +5,20 @@
  *
  * Walk a batch without allocating:
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PacketBatch } from "./batch.ts";
+ * import { writeRecord } from "../wire/capture_record.ts";
+ *
+ * const batch = new PacketBatch(64); // a capture source fills it; here, by hand
+ * writeRecord(batch.buf, batch.view, 0, { tsSec: 1, tsNsec: 0, wireLen: 3, linktype: 1 }, Uint8Array.of(7, 8, 9));
+ * batch.count = 1;
+ * let bytes = 0;
  * for (let i = 0, off = 0; i < batch.count; i++, off = batch.nextOffset(off)) {
  *   const frame = batch.frameOffset(off); // first byte of the link-layer header
- *   const len = batch.caplen(off);
+ *   bytes += batch.caplen(off);
+ *   assert(batch.buf[frame] === 7);
  * }
+ * assert(bytes === 3);
  * ```
  * @module
  */

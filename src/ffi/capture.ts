@@ -1,7 +1,8 @@
 /**
  * Packet sources (live interface, pcap/pcapng file) and the pcap writer, over the native library.
  *
- * ```ts
+ * (Not run by `deno test --doc`: it needs a capture file and the native library.)
+ * ```ts ignore
  * const src = CaptureSource.openFile("trace.pcap");
  * const batch = new PacketBatch();
  * try {

@@ -7,8 +7,8 @@
  * takes a whole list, `queue` gathers packets from many callers and sends them together on the
  * next turn of the event loop.
  *
- * @example
- * ```ts
+ * @example (Not run by `deno test --doc`: it needs CAP_NET_RAW and a packet to send.)
+ * ```ts ignore
  * const raw = RawSender.open();
  * const [status] = raw.send([packetBytes]); // 0 sent, else minus errno
  * raw.close();

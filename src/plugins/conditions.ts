@@ -6,11 +6,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectivity, connectivityOf } from "./conditions.ts";
  * import { CONN_OK, CONN_TIMEOUT } from "./plugin.ts";
  *
- * console.assert(connectivity(CONN_OK, CONN_TIMEOUT) === "broken");
- * console.assert(connectivityOf(false, true) === "transient");
+ * assert(connectivity(CONN_OK, CONN_TIMEOUT) === "broken");
+ * assert(connectivityOf(false, true) === "transient");
  * ```
  *
  * @module

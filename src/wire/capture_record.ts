@@ -11,14 +11,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { REC_CAPLEN, REC_HEADER_LEN, recordSize, writeRecord } from "./capture_record.ts";
  *
  * const buf = new Uint8Array(64);
  * const dv = new DataView(buf.buffer);
  * const frame = Uint8Array.of(1, 2, 3, 4, 5);
  * const next = writeRecord(buf, dv, 0, { tsSec: 1, tsNsec: 0, wireLen: 5, linktype: 1 }, frame);
- * console.assert(next === recordSize(5) && next === 28);
- * console.assert(dv.getUint32(REC_CAPLEN, true) === 5 && buf[REC_HEADER_LEN] === 1);
+ * assert(next === recordSize(5) && next === 28);
+ * assert(dv.getUint32(REC_CAPLEN, true) === 5 && buf[REC_HEADER_LEN] === 1);
  * ```
  *
  * @module

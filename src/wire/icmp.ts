@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IcmpQuote, ICMP4_TIME_EXCEEDED } from "./icmp.ts";
  *
  * // time exceeded quoting 28 bytes: an IPv4 header (ToS 0xb8) and a TCP header's first 8 bytes
@@ -18,8 +19,8 @@
  * msg.set([0x45, 0xb8, 0, 40, 0, 1, 0, 0, 1, 6], 8);
  * msg.set([0xee, 0x48, 0, 80], 28);
  * const q = new IcmpQuote();
- * console.assert(q.parse(msg, 0, msg.length, 4) && q.tos === 0xb8 && q.dport === 80);
- * console.assert(q.tcpFlags() === -1); // not quoted
+ * assert(q.parse(msg, 0, msg.length, 4) && q.tos === 0xb8 && q.dport === 80);
+ * assert(q.tcpFlags() === -1); // not quoted
  * ```
  *
  * @module

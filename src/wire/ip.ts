@@ -19,13 +19,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canonicalIp, formatIpNtop, ipBytes, ipVersion } from "./ip.ts";
  *
- * console.assert(ipVersion("198.18.0.1") === 4 && ipVersion("01.2.3.4") === 0);
- * console.assert(canonicalIp("2001:DB8:0:0::1") === "2001:db8::1");
+ * assert(ipVersion("198.18.0.1") === 4 && ipVersion("01.2.3.4") === 0);
+ * assert(canonicalIp("2001:DB8:0:0::1") === "2001:db8::1");
  * const b = ipBytes("::ffff:198.18.0.1");
- * console.assert(b.length === 16 && formatIpNtop(b, 0, 16) === "::ffff:198.18.0.1");
- * console.assert(canonicalIp("::ffff:198.18.0.1") === "::ffff:c612:1");
+ * assert(b.length === 16 && formatIpNtop(b, 0, 16) === "::ffff:198.18.0.1");
+ * assert(canonicalIp("::ffff:198.18.0.1") === "::ffff:c612:1");
  * ```
  *
  * @module

@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emitIpv4Header, IPV4_HEADER_LEN, Ipv4Packet } from "./ipv4.ts";
  *
  * const buf = new Uint8Array(IPV4_HEADER_LEN);
@@ -16,7 +17,7 @@
  *   src: Uint8Array.of(198, 18, 0, 1), dst: Uint8Array.of(198, 18, 0, 2),
  * });
  * const ip = Ipv4Packet.checked(buf, 0, buf.length)!;
- * console.assert(ip.protocol === 6 && ip.ttl === 64 && ip.checksumValid());
+ * assert(ip.protocol === 6 && ip.ttl === 64 && ip.checksumValid());
  * ```
  *
  * @module

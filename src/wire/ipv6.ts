@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emitIpv6Header, IPV6_HEADER_LEN, Ipv6Packet } from "./ipv6.ts";
  * import { ipBytes } from "./ip.ts";
  *
@@ -17,7 +18,7 @@
  *   src: ipBytes("fd00::1"), dst: ipBytes("fd00::2"),
  * });
  * const ip = Ipv6Packet.checked(buf, 0, buf.length)!;
- * console.assert(ip.trafficClass === 0xb8 && ip.flowLabel === 7 && ip.nextHeader === 17);
+ * assert(ip.trafficClass === 0xb8 && ip.flowLabel === 7 && ip.nextHeader === 17);
  * ```
  *
  * @module

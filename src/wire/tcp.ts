@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emitTcp, TCP_ECE, TCP_SYN, TcpPacket, TO_MSS } from "./tcp.ts";
  *
  * const buf = new Uint8Array(24);
@@ -18,7 +19,7 @@
  *   options: Uint8Array.of(TO_MSS, 4, 0x05, 0xb4),
  * }, 0);
  * const tcp = TcpPacket.checked(buf, 0, buf.length)!;
- * console.assert(tcp.flags === (TCP_SYN | TCP_ECE) && tcp.headerLen === 24 && tcp.dport === 80);
+ * assert(tcp.flags === (TCP_SYN | TCP_ECE) && tcp.headerLen === 24 && tcp.dport === 80);
  * ```
  *
  * @module

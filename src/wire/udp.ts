@@ -5,12 +5,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emitUdp, UDP_HEADER_LEN, UdpPacket } from "./udp.ts";
  *
  * const buf = new Uint8Array(UDP_HEADER_LEN + 2);
  * emitUdp(buf, 0, { sport: 5353, dport: 53, payload: Uint8Array.of(1, 2) }, 0);
  * const udp = UdpPacket.checked(buf, 0, buf.length)!;
- * console.assert(udp.dport === 53 && udp.length === 10 && udp.checksum !== 0);
+ * assert(udp.dport === 53 && udp.length === 10 && udp.checksum !== 0);
  * ```
  *
  * @module

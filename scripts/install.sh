@@ -50,6 +50,10 @@ for pkg in $(python3 -c 'import json,sys; print("\n".join(sorted({k.rsplit("@",1
   mkdir -p "$LIB/deno-dir/npm/registry.npmjs.org/$(dirname "$pkg")"
   cp -r "$npm/$pkg" "$LIB/deno-dir/npm/registry.npmjs.org/$pkg"
 done
+# the tree's node_modules (deno.json "nodeModulesDir": "auto"): the launcher runs with
+# --cached-only, and a service user cannot create it in the installed tree
+[ -d node_modules ] || DENO_NO_UPDATE_CHECK=1 "$DENO" install --quiet
+cp -a node_modules "$LIB/"
 # the launchers: bin/pathspider finds its tree from its own path (PREFIX/lib/pathspider/bin)
 printf '#!/bin/sh\nexec "%s/bin/pathspider" "$@"\n' "$PREFIX/lib/pathspider" >"$DEST/bin/pathspider"
 chmod 755 "$DEST/bin/pathspider" "$LIB/bin/pathspider" "$LIB/.tools/bin/deno"

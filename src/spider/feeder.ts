@@ -14,6 +14,7 @@ import { parseAddress } from "../targets/address.ts";
 import { countLines, openInput, readLines } from "../io/lines.ts";
 import type { Job } from "../plugins/plugin.ts";
 import { splitCsvRow } from "../io/csv.ts";
+import { parseJsonExact } from "../io/json_exact.ts";
 
 /** A job with where it came from. */
 export interface FedJob {
@@ -125,7 +126,8 @@ export async function* readJobs(
       rec = csvJob(splitCsvRow(text));
     } else {
       try {
-        rec = JSON.parse(text);
+        // integers beyond 2^53 kept exactly: a job's fields go into its result untouched
+        rec = parseJsonExact(text);
       } catch {
         rec = "not valid JSON";
       }

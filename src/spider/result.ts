@@ -6,6 +6,7 @@
 import type { FlowRecord } from "../observer/chain.ts";
 import type { FlowResult } from "../plugins/plugin.ts";
 import type { Job } from "../plugins/plugin.ts";
+import { scalarText } from "../io/json_exact.ts";
 
 /**
  * Wall-clock time as the original writes it (Python's `str(datetime.utcnow())`):
@@ -58,8 +59,10 @@ export function pathOf(job: Job, sip: string, src: SourceFacts = {}): string[] {
   if (src.public !== undefined && src.public !== sip) path.push(src.public);
   if (src.asn !== undefined) path.push(`AS${src.asn}`);
   const info = job.info as Record<string, unknown> | undefined;
-  if (job.dip_asn !== undefined) path.push(`AS${job.dip_asn}`);
-  else if (info && typeof info === "object" && info.ASN !== undefined) path.push(`AS${info.ASN}`);
+  if (job.dip_asn !== undefined) path.push(`AS${scalarText(job.dip_asn)}`);
+  else if (info && typeof info === "object" && info.ASN !== undefined) {
+    path.push(`AS${scalarText(info.ASN)}`);
+  }
   path.push(job.dip);
   return path;
 }

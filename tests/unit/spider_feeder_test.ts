@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { newFeederStats, openJobs, readJobs } from "../../src/spider/feeder.ts";
 import { countLines } from "../../src/io/lines.ts";
 import { ExclusionList } from "../../src/targets/exclude.ts";
+import { jobResult } from "../../src/spider/result.ts";
 import { splitCsvRow } from "../../src/io/csv.ts";
 
 const ORIGINAL_DATA = "/usr/lib/python3/dist-packages/pathspider/tests/data";
@@ -241,4 +242,17 @@ Deno.test("the feeder skips and counts targets of an exclusion list", async () =
   }
   assertEquals(got, ["198.18.1.1", "fd01::1"]);
   assertEquals([stats.excluded, stats.jobs], [2, 2]);
+});
+
+Deno.test("a job's integers beyond 2^53 reach its result exactly, as the original keeps them", async () => {
+  const line =
+    '{"dip":"198.18.0.1","id":9007199254740993,"neg":-18446744073709551615,"info":{"ASN":9007199254740995,"n":[12345678901234567891,1.5,2e300]},"f":0.1,"small":42}';
+  const { jobs } = await collect(line);
+  const out = JSON.stringify(jobResult(jobs[0].job, "198.18.0.2", [], null, false));
+  assertEquals(out.includes('"id":9007199254740993,'), true, out);
+  assertEquals(out.includes('"neg":-18446744073709551615,'), true, out);
+  assertEquals(out.includes('"n":[12345678901234567891,1.5,2e+300]'), true, out);
+  assertEquals(out.includes('"f":0.1,"small":42'), true, out);
+  // the path names the target's AS exactly too
+  assertEquals(out.includes('"path":["198.18.0.2","AS9007199254740995","198.18.0.1"]'), true, out);
 });

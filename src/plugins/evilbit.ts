@@ -4,10 +4,11 @@
  * original called this mode `tcpsyn`, accepted too) or a DNS query over UDP (`dnsudp`).
  *
  * Conditions, as the original computes them: `evilbit.connectivity.*` from a SYN-ACK (tcp) or
- * a valid DNS response (dnsudp) to each probe; when both worked, `evilbit.mark.seen` if the
- * reply to the marked probe carried the evil bit itself (the SYN-ACK's, or the first reply
- * datagram's), else `evilbit.mark.not_seen`. A job with a flow not observed gets only
- * `pathspider.not_observed`.
+ * a valid DNS response (dnsudp) to each probe; whenever the marked probe got one (`works`, and
+ * `transient` too: the manual's "whether the evil bit was set on the return path for the
+ * experimental connection"; the original gave it with `works` only), `evilbit.mark.seen` if that
+ * reply carried the evil bit itself (the SYN-ACK's, or the first reply datagram's), else
+ * `evilbit.mark.not_seen`. A job with a flow not observed gets only `pathspider.not_observed`.
  *
  * IPv6 has no evil bit: as in the original, both probes to an IPv6 target are alike.
  *
@@ -63,7 +64,7 @@ export const evilbitPlugin: Plugin = {
     }
     const conn = connectivityOf(ok(base), ok(test));
     const conditions = [`evilbit.connectivity.${conn}`];
-    if (conn === "works") conditions.push(`evilbit.mark.${test[markKey] ? "seen" : "not_seen"}`);
+    if (ok(test)) conditions.push(`evilbit.mark.${test[markKey] ? "seen" : "not_seen"}`);
     return conditions;
   },
 };

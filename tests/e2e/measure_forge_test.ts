@@ -94,7 +94,7 @@ const CONNECTIVITY: Record<string, Record<Name, [string, string]>> = {
 function expected(plugin: string, name: Name, fam: 4 | 6): string[] {
   const conn = CONNECTIVITY[plugin][name][fam === 4 ? 0 : 1];
   const out = [`${plugin}.connectivity.${conn}`];
-  if (plugin === "evilbit" && conn === W) {
+  if (plugin === "evilbit" && (conn === W || conn === "transient")) {
     out.push(`evilbit.mark.${name === "evilrev" && fam === 4 ? "seen" : "not_seen"}`);
   }
   return out;

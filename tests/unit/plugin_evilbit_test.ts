@@ -37,14 +37,37 @@ Deno.test("evilbit tcp: SYN-ACKs to both probes work; the mark is the SYN-ACK's 
   );
 });
 
-Deno.test("evilbit tcp: broken, transient and offline carry no mark; a RST is no SYN-ACK", () => {
+Deno.test("evilbit tcp: transient carries the mark of the experiment's reply (the manual's reading)", () => {
+  const none = (c: number) => flow(c, { tcp_synflags_rev: null });
+  assertEquals(
+    evilbitPlugin.combineFlows([
+      none(0),
+      flow(1, { tcp_synflags_rev: SA | 0x40, evilbit_syn_rev: true }),
+    ], tcp),
+    ["evilbit.connectivity.transient", "evilbit.mark.seen"],
+  );
+  assertEquals(
+    evilbitPlugin.combineFlows([
+      none(0),
+      flow(1, { tcp_synflags_rev: SA, evilbit_syn_rev: false }),
+    ], tcp),
+    ["evilbit.connectivity.transient", "evilbit.mark.not_seen"],
+  );
+  const bad = (c: number) => flow(c, { dns_response_valid: false });
+  assertEquals(
+    evilbitPlugin.combineFlows([
+      bad(0),
+      flow(1, { dns_response_valid: true, evilbit_data_rev: true }),
+    ], dns),
+    ["evilbit.connectivity.transient", "evilbit.mark.seen"],
+  );
+});
+
+Deno.test("evilbit tcp: broken and offline carry no mark; a RST is no SYN-ACK", () => {
   const ok = (c: number) => flow(c, { tcp_synflags_rev: SA });
   const none = (c: number) => flow(c, { tcp_synflags_rev: null });
   const rst = (c: number) => flow(c, { tcp_synflags_rev: 0x14 });
   assertEquals(evilbitPlugin.combineFlows([ok(0), none(1)], tcp), ["evilbit.connectivity.broken"]);
-  assertEquals(evilbitPlugin.combineFlows([none(0), ok(1)], tcp), [
-    "evilbit.connectivity.transient",
-  ]);
   assertEquals(evilbitPlugin.combineFlows([rst(0), none(1)], tcp), [
     "evilbit.connectivity.offline",
   ]);

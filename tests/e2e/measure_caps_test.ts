@@ -11,8 +11,8 @@ import { jobsFor, PATHSPIDER, warmUp } from "./measure_run.ts";
 const ROOT = new URL("../..", import.meta.url).pathname;
 const BEFORE = { "net.ipv4.tcp_ecn": "0", "net.ipv4.tcp_ecn_fallback": "1" };
 
-/** Fails loudly when the service user cannot reach the tree (e.g. a checkout under a 0700 home). */
-async function assertReadableByNobody() {
+/** Whether user nobody can run `path` (every directory above it searchable). */
+async function nobodyCanRun(path: string): Promise<boolean> {
   const r = await run([
     "setpriv",
     "--reuid=nobody",
@@ -20,17 +20,50 @@ async function assertReadableByNobody() {
     "--clear-groups",
     "test",
     "-x",
-    PATHSPIDER,
+    path,
   ]);
-  assert.equal(
-    r.code,
-    0,
-    `this test needs the tree (${ROOT}) readable by user nobody: setpriv test -x ${PATHSPIDER}`,
-  );
+  return r.code === 0;
+}
+
+/**
+ * The launcher to run as nobody: this tree's, or, when nobody cannot reach it (a checkout under
+ * a 0700 home, as on some CI runners), a copy of what a run needs (as `make install` lays it
+ * out) in a temporary directory.
+ */
+async function launcherForNobody(): Promise<{ bin: string; lib: string; cleanup: () => void }> {
+  const lib = Deno.env.get("PATHSPIDER_CAPTURE_LIB") ??
+    `${ROOT}capture-ffi/target/release/libpathspider_capture.so`;
+  if (Deno.env.get("PSH_CAPS_COPY") === undefined && await nobodyCanRun(PATHSPIDER)) {
+    return { bin: PATHSPIDER, lib, cleanup: () => {} };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "psh-tree-" });
+  await Deno.chmod(dir, 0o755);
+  for (const d of ["bin", ".tools/bin", "capture-ffi"]) {
+    await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+  }
+  await run([
+    "cp",
+    "-a",
+    `${ROOT}src`,
+    `${ROOT}bin`,
+    `${ROOT}deno.json`,
+    `${ROOT}deno.lock`,
+    `${ROOT}node_modules`,
+    dir,
+  ], { check: true });
+  await run(["cp", "-L", `${ROOT}.tools/bin/deno`, `${dir}/.tools/bin/deno`], { check: true });
+  await run(["cp", lib, `${dir}/capture-ffi/lib.so`], { check: true });
+  await run(["chmod", "-R", "go+rX", dir], { check: true });
+  assert.ok(await nobodyCanRun(`${dir}/bin/pathspider`), `nobody cannot run ${dir}/bin/pathspider`);
+  return {
+    bin: `${dir}/bin/pathspider`,
+    lib: `${dir}/capture-ffi/lib.so`,
+    cleanup: () => Deno.removeSync(dir, { recursive: true }),
+  };
 }
 
 Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", async (t) => {
-  await assertReadableByNobody();
+  const tree = await launcherForNobody();
   const tb = await Testbed.create({
     servers: ["dns", "http"],
     targets: [{ name: "clean0" }, { name: "clean1" }, { name: "off", behaviour: ["offline"] }],
@@ -61,10 +94,8 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
         "HOME=/nonexistent",
         "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
         `XDG_RUNTIME_DIR=${xdg}`,
-        ...(Deno.env.get("PATHSPIDER_CAPTURE_LIB")
-          ? [`PATHSPIDER_CAPTURE_LIB=${Deno.env.get("PATHSPIDER_CAPTURE_LIB")}`]
-          : []),
-        PATHSPIDER,
+        `PATHSPIDER_CAPTURE_LIB=${tree.lib}`,
+        tree.bin,
         "measure",
         "-i",
         tb.clientIface,
@@ -133,5 +164,6 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
   } finally {
     await tb.destroy();
     await Deno.remove(xdg, { recursive: true });
+    tree.cleanup();
   }
 });

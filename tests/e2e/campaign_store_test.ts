@@ -11,6 +11,7 @@ import { Campaign, type CampaignDef } from "../../src/campaign/store.ts";
 import { CampaignWorker, ensureVantage } from "../../src/campaign/worker.ts";
 import { canonicalJson, jobId } from "../../src/campaign/names.ts";
 import { NatsServer } from "./lib/nats.ts";
+import { createUser } from "@nats-io/nkeys";
 import type { FedJob } from "../../src/spider/feeder.ts";
 
 function def(name: string, ackWaitSec = 30): CampaignDef {
@@ -352,6 +353,39 @@ Deno.test("a server with a token: reached with the token from NATS_TOKEN", async
       await nc.close();
     } finally {
       await s.stop();
+    }
+  });
+});
+
+Deno.test("a server that knows a user by nkey: reached with --nkey (a seed file)", async () => {
+  await refusedConnects(async () => {
+    const user = createUser();
+    const dir = await Deno.makeTempDir();
+    const conf = `${dir}/nats.conf`;
+    await Deno.writeTextFile(
+      conf,
+      `authorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`,
+    );
+    await Deno.writeFile(`${dir}/seed`, user.getSeed(), { mode: 0o600 });
+    const s = await NatsServer.start({ extraArgs: ["-c", conf] });
+    try {
+      await assert.rejects(
+        () => connectNats(accessFrom({ server: s.url }, () => undefined), { name: "t" }),
+        (e: Error & { code?: number }) => e.code === 3,
+      );
+      const nc = await connectNats(
+        accessFrom({ server: s.url, nkey: `${dir}/seed` }, () => undefined),
+        { name: "t" },
+      );
+      try {
+        const c = await Campaign.open(nc, "nk");
+        assert.equal((await c.create(def("nk"))).existed, false);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await s.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   });
 });

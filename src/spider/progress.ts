@@ -39,7 +39,8 @@ export function startProgress(src: ProgressSource, enabled: boolean): () => void
     const done = src.done(), total = src.total();
     const secs = (performance.now() - t0) / 1000;
     const rate = secs > 0 ? done / secs : 0;
-    const of = total !== undefined ? `/${total}` : "";
+    // a stream's total is unknown (src/spider/feeder.ts openJobs): say so rather than guess
+    const of = total !== undefined ? `/${total}` : "/?";
     const left = total !== undefined && rate > 0 ? ` ETA ${eta((total - done) / rate)}` : "";
     const line = `pathspider: ${done}${of} jobs measured (${src.written()} written), ` +
       `${rate.toFixed(1)}/s${left}, ${src.failures()} with a failed connection`;

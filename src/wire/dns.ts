@@ -18,6 +18,22 @@
  *
  * Bytes after the last record are ignored, as in ldns.
  *
+ * Below that walk: the few messages the dnsudp / dnstcp connection helpers build and read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildQuery, DNS_QUERY, DNS_RESPONSE, dnsMessageKind, parseResponse, QTYPE_A } from "./dns.ts";
+ *
+ * const q = buildQuery(0x1234, "www.example.test", QTYPE_A);
+ * assert(dnsMessageKind(q, 0, q.length) === DNS_QUERY && parseResponse(q) === null);
+ * const r = q.slice();
+ * r[2] |= 0x80; // QR: the same message as a response without answers
+ * assert(dnsMessageKind(r, 0, r.length) === DNS_RESPONSE);
+ * assert(parseResponse(r)?.id === 0x1234);
+ * assert(dnsMessageKind(r, 0, r.length - 1) === 0); // question cut off
+ * ```
+ *
  * @module
  */
 
@@ -274,24 +290,13 @@ export interface DnsResponseHead {
 }
 
 /**
- * Skips a (possibly compressed) name at `off` for the helpers' response check; returns the offset
- * after it, or -1 if malformed. Looser than `skipName` above, which follows ldns for the chain.
- */
-function skipAnswerName(msg: Uint8Array, off: number): number {
-  for (let hops = 0; hops < 128; hops++) {
-    if (off >= msg.length) return -1;
-    const len = msg[off];
-    if (len === 0) return off + 1;
-    if ((len & 0xc0) === 0xc0) return off + 2 <= msg.length ? off + 2 : -1;
-    if ((len & 0xc0) !== 0) return -1;
-    off += 1 + len;
-  }
-  return -1;
-}
-
-/**
  * Parses a response's header and checks its question section; null for anything that is not a
- * well-formed response (too short, QR bit clear, question cut off).
+ * well-formed response (too short, QR bit clear, question cut off or with a name ldns would
+ * refuse). The question names are walked by the chain's ldns rules (`skipName`): the helpers
+ * had a looser walker of their own, which took a compression pointer without following it and
+ * allowed names over 255 bytes; the original's helpers parse the whole answer with dnslib, which
+ * refuses those too. Records after the question are not read: the helpers' success is "a
+ * well-formed response carrying the query's id".
  */
 export function parseResponse(msg: Uint8Array): DnsResponseHead | null {
   if (msg.length < 12) return null;
@@ -300,7 +305,7 @@ export function parseResponse(msg: Uint8Array): DnsResponseHead | null {
   if ((flags & 0x8000) === 0) return null; // a query, not a response
   let off = 12;
   for (let q = v.getUint16(4); q > 0; q--) {
-    off = skipAnswerName(msg, off);
+    off = skipName(msg, 0, msg.length, off);
     if (off < 0 || off + 4 > msg.length) return null;
     off += 4;
   }

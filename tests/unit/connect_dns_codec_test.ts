@@ -74,6 +74,28 @@ Deno.test("parseResponse() rejects queries, short and cut-off messages", () => {
   assert.equal(parseResponse(loop), null, "pointer cut off");
 });
 
+Deno.test("parseResponse() walks question names by the chain's ldns rules", () => {
+  // header (id 0x0102, QR|RD|RA, 2 questions), "a.test" A IN, then a pointer to it, A IN
+  const head = [1, 2, 0x81, 0x80, 0, 2, 0, 0, 0, 0, 0, 0];
+  const q1 = [1, 97, 4, 116, 101, 115, 116, 0, 0, 1, 0, 1];
+  const ok = Uint8Array.from([...head, ...q1, 0xc0, 12, 0, 1, 0, 1]);
+  assert.deepEqual(parseResponse(ok), { id: 0x0102, rcode: 0, answers: 0, truncated: false });
+  // the pointer followed: to offset 0, past the end, or round in a cycle, it is refused
+  for (const target of [0, 200, 24]) {
+    const bad = ok.slice();
+    bad[25] = target;
+    assert.equal(parseResponse(bad), null, `pointer to ${target}`);
+  }
+  // a name of 256 bytes (4 labels of 63 + 4 length bytes): refused, as ldns and dnslib do
+  const long = [...Array(4)].flatMap(() => [63, ...Array(63).fill(97)]);
+  const over = Uint8Array.from([...head.slice(0, 5), 1, ...head.slice(6), ...long, 0, 0, 1, 0, 1]);
+  assert.equal(parseResponse(over), null, "name over 255 bytes");
+  // records after the question are not read (garbage answer, count says 1)
+  const junk = Uint8Array.from([...ok, 0xff, 0xff]);
+  junk[7] = 1;
+  assert.equal(parseResponse(junk)?.answers, 1);
+});
+
 Deno.test("frameTcp() and tcpFrameLength() use the 2-byte big-endian length prefix", () => {
   const msg = buildQuery(7, "a.test", QTYPE_A);
   const framed = frameTcp(msg);

@@ -23,7 +23,7 @@ import { httpsHelper } from "./https.ts";
 import { tcpHelper } from "./tcp.ts";
 import type { ConnectHelper } from "./types.ts";
 
-export type { ConnectHelper, ConnResult, HelperCall, HelperOptions } from "./types.ts";
+export type { ConnectHelper, ConnectOptions, ConnResult, HelperCall } from "./types.ts";
 
 /** Every helper, keyed by its `--connect` name. */
 export const CONNECT_HELPERS: Readonly<Record<ConnectMode, ConnectHelper>> = {

@@ -14,20 +14,27 @@ import type { ConnectionOptions, Job } from "../plugins/plugin.ts";
 
 export { CONN_FAILED, CONN_OK, CONN_SKIPPED, CONN_TIMEOUT } from "../plugins/plugin.ts";
 
-/** Socket options a helper applies to its connection (beyond the plugins' `tos`). */
-export interface HelperOptions extends ConnectionOptions {
-  /** TCP_MAXSEG: the MSS advertised in the SYN. */
-  mss?: number;
-  /** TCP fast open: the first bytes of the request go out with the SYN (when a cookie is cached). */
-  fastOpen?: boolean;
+/**
+ * The options of one connection, for the helpers and the engine alike: the plugin's
+ * per-connection options (`tos`, `mss`, `fastOpen`, `http2`: `ConnectionOptions`) and the source
+ * address. The engine's `Connector` takes these with `source` set and the timeout beside them.
+ */
+export interface ConnectOptions extends ConnectionOptions {
   /** Source address to bind (the original's `source` option); the port stays ephemeral. */
   source?: string;
 }
 
-/** What a helper reports for one connection. */
+/**
+ * What one connection reports, whoever made it: a helper, the forge sender, or the engine itself
+ * (a job with no source address of its family, a helper that threw or overran). The engine
+ * merges it into the job's `FlowResult` for the plugin.
+ */
 export type ConnResult = Record<string, unknown> & {
-  /** Local address ("" when the socket never got one). */
-  sip: string;
+  /**
+   * Local address: "" when the socket never got one; absent only when the engine failed the
+   * connection before any was chosen (no address of the job's family), as in the original.
+   */
+  sip?: string;
   /** Local port (0 when the socket never got one). */
   sp: number;
   /** 0 OK, 1 FAILED, 2 TIMEOUT, 3 SKIPPED. */
@@ -38,7 +45,7 @@ export type ConnResult = Record<string, unknown> & {
 export interface HelperCall {
   /** The job: `dip`, optional `dp` (the helper's default port otherwise) and `domain`. */
   job: Job;
-  opts: HelperOptions;
+  opts: ConnectOptions;
   /** Whole-exchange deadline (connect, request, reply), milliseconds. */
   timeoutMs: number;
   /** Reactor for the marked sockets (unused by `https`, which uses Deno's TLS). */

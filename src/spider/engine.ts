@@ -5,6 +5,7 @@
  *
  * Every job taken gives exactly one result, whatever happens to its connections or flows.
  */
+import type { ConnectOptions as HelperConnectOptions, ConnResult } from "../connect/types.ts";
 import type { FlowRecord } from "../observer/chain.ts";
 import {
   CONN_FAILED,
@@ -25,16 +26,14 @@ import { canonicalIp } from "../wire/ip.ts";
 import { flowKey, Merger, portlessKey } from "./merger.ts";
 import { type ConnOutcome, flowResult, jobResult, type SourceFacts } from "./result.ts";
 
-/** What a connection helper returns: at least the local port and the state. */
-export type ConnResult = Record<string, unknown> & { sp: number; spdr_state: number; sip?: string };
+export type { ConnResult } from "../connect/types.ts";
 
-/** Options the engine passes to a connection helper. */
-export interface ConnectOptions extends ConnectionOptions {
-  /** Local address to bind (the interface's address of the job's family). */
-  source: string;
-  /** Timeout of the whole connection, seconds. */
-  timeout: number;
-}
+/**
+ * Options the engine passes to a connection: the one options type of the helpers
+ * (`src/connect/types.ts`) with the source (the interface's address of the job's family) set,
+ * and the timeout of the whole connection in seconds.
+ */
+export type ConnectOptions = HelperConnectOptions & { source: string; timeout: number };
 
 /** Runs one connection in a mode; never rejects for network reasons (states say what happened). */
 export type Connector = (mode: ConnectMode, job: Job, opts: ConnectOptions) => Promise<ConnResult>;

@@ -14,6 +14,7 @@
  * @module
  */
 
+import type { ConnResult } from "../connect/types.ts";
 import { UserError } from "../errors.ts";
 import { type FirewallJournal, FORGE_PORTS, forgeFirewall } from "../host/firewall.ts";
 import { RawSender } from "../ffi/raw.ts";
@@ -28,8 +29,8 @@ import {
 } from "../plugins/plugin.ts";
 import { buildPacket } from "../wire/build.ts";
 
-/** What the engine gets back for one forged packet (as a connection helper's result). */
-export type ForgeResult = Record<string, unknown> & { sip: string; sp: number; spdr_state: number };
+/** What the engine gets back for one forged packet: a connection's result. */
+export type ForgeResult = ConnResult & { sip: string };
 
 /** Sends one packet; resolves to 0 or minus errno (`RawSender.queue`). */
 export type PacketSink = (pkt: Uint8Array) => Promise<number>;

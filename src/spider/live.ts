@@ -94,20 +94,8 @@ export function observeLive(
 
 /** Connections through the helpers of `src/connect/`, all on one reactor. */
 export function helperConnector(reactor: Reactor): Connector {
-  return (mode, job, opts) =>
-    CONNECT_HELPERS[mode].run({
-      job,
-      // every per-connection option of the plugin (tos, mss, fastOpen, http2) plus the source
-      opts: {
-        tos: opts.tos,
-        mss: opts.mss,
-        fastOpen: opts.fastOpen,
-        http2: opts.http2,
-        source: opts.source,
-      },
-      timeoutMs: opts.timeout * 1000,
-      reactor,
-    });
+  return (mode, job, { timeout, ...opts }) =>
+    CONNECT_HELPERS[mode].run({ job, opts, timeoutMs: timeout * 1000, reactor });
 }
 
 /** The live dependencies of `runMeasure`. */

@@ -11,14 +11,14 @@
 
 import { Reactor } from "../../src/ffi/sockets.ts";
 import { CONNECT_HELPERS } from "../../src/connect/mod.ts";
-import type { ConnResult, HelperOptions } from "../../src/connect/mod.ts";
+import type { ConnectOptions, ConnResult } from "../../src/connect/mod.ts";
 import type { ConnectMode } from "../../src/plugins/plugin.ts";
 import type { Job } from "../../src/plugins/plugin.ts";
 
 interface Call {
   mode: ConnectMode;
   job: Job;
-  opts?: HelperOptions;
+  opts?: ConnectOptions;
   timeoutMs: number;
 }
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { cleanupStale, netnsUnavailable, type Target, Testbed } from "./lib/testbed.ts";
 import { readPackets, Tcpdump } from "./lib/tcpdump.ts";
 import { run } from "./lib/netns.ts";
-import type { ConnResult, HelperOptions } from "../../src/connect/mod.ts";
+import type { ConnectOptions, ConnResult } from "../../src/connect/mod.ts";
 import type { ConnectMode } from "../../src/plugins/plugin.ts";
 
 const PREFIX = "psh5";
@@ -22,7 +22,7 @@ const OK = 0, FAILED = 1, TIMEOUT = 2;
 interface Call {
   mode: ConnectMode;
   job: Record<string, unknown> & { dip: string };
-  opts?: HelperOptions;
+  opts?: ConnectOptions;
   timeoutMs: number;
 }
 

@@ -524,9 +524,11 @@ class RunSettings implements Disposable {
       try {
         this.journal.checkWritable(key);
       } catch (e) {
+        const denied = e instanceof Deno.errors.PermissionDenied ||
+          e instanceof Deno.errors.NotCapable;
         throw new UserError(
-          `cannot change ${key} in this network namespace: ${osReason(e)} ` +
-            `(needs root, or CAP_NET_ADMIN over the namespace)`,
+          `cannot change ${key} in this network namespace: ${osReason(e)}` +
+            (denied ? " (needs root, or CAP_NET_ADMIN over the namespace)" : ""),
           EXIT.SETUP,
         );
       }

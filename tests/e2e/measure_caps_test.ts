@@ -76,7 +76,7 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
     await warmUp(tb);
     const jobs = jobsFor(tb);
     const want = jobs.trim().split("\n").length;
-    const asService = (plugin: string[]) =>
+    const asService = (plugin: string[], caps = "+net_raw,+net_admin") =>
       run([
         "ip",
         "netns",
@@ -86,9 +86,9 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
         "--reuid=nobody",
         "--regid=nogroup",
         "--clear-groups",
-        "--inh-caps=-all,+net_raw,+net_admin",
-        "--ambient-caps=-all,+net_raw,+net_admin",
-        "--bounding-set=-all,+net_raw,+net_admin",
+        `--inh-caps=-all,${caps}`,
+        `--ambient-caps=-all,${caps}`,
+        `--bounding-set=-all,${caps}`,
         "env",
         "-i",
         "HOME=/nonexistent",
@@ -138,7 +138,7 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
       );
     });
 
-    await t.step("evilbit: raw sockets and the nftables table (nft as a child)", async () => {
+    await t.step("evilbit: raw sockets and the nftables table (netlink)", async () => {
       const r = await asService(["evilbit"]);
       assert.equal(r.code, 0, r.stderr);
       const got = parse(r.stdout);
@@ -148,6 +148,17 @@ Deno.test("measure runs ecn and evilbit with only CAP_NET_RAW + CAP_NET_ADMIN", 
       }
       const tables = await tb.exec(["nft", "list", "tables"]);
       assert.doesNotMatch(tables.stdout, /pathspider_forge_/);
+    });
+
+    await t.step("without CAP_NET_ADMIN: one line before measuring, exit 3", async () => {
+      const r = await asService(["ecn"], "+net_raw");
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.match(
+        r.stderr,
+        /^pathspider: cannot change net\.ipv4\.tcp_ecn in this network namespace: permission denied \(needs root, or CAP_NET_ADMIN over the namespace\)\n$/,
+      );
+      assert.deepEqual(await sysctls(), BEFORE);
     });
 
     await t.step("every other plugin works, or says in one line why not", async () => {

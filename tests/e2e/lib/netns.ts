@@ -48,15 +48,19 @@ export async function run(cmd: string[], opts: RunOpts = {}): Promise<RunResult>
     } catch { /* already gone */ }
   }, opts.timeoutMs ?? 60_000);
   try {
-    if (opts.stdin !== undefined) {
+    // stdin is written while the output is read: a child that writes a lot before it has read
+    // all its input (measure's results) would otherwise fill its stdout pipe and wait forever
+    // for us, while we wait for it to take the rest of its input
+    const feeding = opts.stdin === undefined ? Promise.resolve() : (async () => {
       const w = child.stdin.getWriter();
       const data = typeof opts.stdin === "string"
         ? new TextEncoder().encode(opts.stdin)
-        : opts.stdin;
+        : opts.stdin!;
       await w.write(data).catch(() => {});
       await w.close().catch(() => {});
-    }
+    })();
     const out = await child.output();
+    await feeding;
     const res = {
       code: out.code,
       stdout: new TextDecoder().decode(out.stdout),

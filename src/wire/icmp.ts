@@ -26,6 +26,26 @@
  * @module
  */
 
+import { IPV4_DST, IPV4_FLAGS_FRAG, IPV4_PROTOCOL, IPV4_SRC, IPV4_TOS, IPV4_TTL } from "./ipv4.ts";
+import {
+  IPV6_DST,
+  IPV6_DSTOPTS,
+  IPV6_HEADER_LEN,
+  IPV6_HOP_LIMIT,
+  IPV6_HOPOPTS,
+  IPV6_NEXT_HEADER,
+  IPV6_ROUTING,
+  IPV6_SRC,
+} from "./ipv6.ts";
+import {
+  TCP_DATA_OFF,
+  TCP_DST_PORT,
+  TCP_FLAGS,
+  TCP_HEADER_LEN,
+  TCP_SEQ_NUM,
+  TCP_SRC_PORT,
+} from "./tcp.ts";
+
 import { formatIp } from "./ip.ts";
 
 /** ICMPv4 destination unreachable. */
@@ -43,6 +63,9 @@ export const ICMP6_TIME_EXCEEDED = 3;
 /** ICMPv6 parameter problem. */
 export const ICMP6_PARAM_PROBLEM = 4;
 
+// the quoted headers' offsets are the wire modules'; a quoted UDP header has its ports where
+// TCP has them (TCP_SRC_PORT, TCP_DST_PORT)
+
 // ICMP header (both versions): type, code, checksum, 4 bytes that depend on the type
 const I_TYPE = 0;
 const I_CODE = 1;
@@ -52,30 +75,9 @@ const I_LEN6 = 4;
 const I_LEN4 = 5;
 const I_QUOTE = 8;
 
-// quoted IPv4 header
-const Q4_TOS = 1;
-const Q4_FLAGS = 6;
-const Q4_TTL = 8;
-const Q4_PROTO = 9;
-const Q4_SRC = 12;
-const Q4_DST = 16;
-// quoted IPv6 header
-const Q6_NEXT = 6;
-const Q6_HLIM = 7;
-const Q6_SRC = 8;
-const Q6_DST = 24;
-const Q6_LEN = 40;
-// quoted transport header
-const L4_SPORT = 0;
-const L4_DPORT = 2;
-const TCP_SEQ = 4;
-const TCP_DOFF = 12;
-const TCP_FLAGS = 13;
-const TCP_MIN = 20;
-
 /** IPv6 extension headers skipped to reach the quoted transport header. */
 function isExtension(next: number): boolean {
-  return next === 0 || next === 43 || next === 60;
+  return next === IPV6_HOPOPTS || next === IPV6_ROUTING || next === IPV6_DSTOPTS;
 }
 
 /**
@@ -148,19 +150,19 @@ export class IcmpQuote {
     if (ver === 4) {
       if (avail < 20) return false;
       this.version = 4;
-      this.tos = b[q + Q4_TOS];
-      this.fragWord = (b[q + Q4_FLAGS] << 8) | b[q + Q4_FLAGS + 1];
-      this.ttl = b[q + Q4_TTL];
-      this.proto = b[q + Q4_PROTO];
+      this.tos = b[q + IPV4_TOS];
+      this.fragWord = (b[q + IPV4_FLAGS_FRAG] << 8) | b[q + IPV4_FLAGS_FRAG + 1];
+      this.ttl = b[q + IPV4_TTL];
+      this.proto = b[q + IPV4_PROTOCOL];
       l4 = q + ((b[q] & 15) << 2);
     } else if (ver === 6) {
-      if (avail < Q6_LEN) return false;
+      if (avail < IPV6_HEADER_LEN) return false;
       this.version = 6;
       this.tos = ((b[q] & 15) << 4) | (b[q + 1] >> 4);
       this.fragWord = 0;
-      this.ttl = b[q + Q6_HLIM];
-      let next = b[q + Q6_NEXT];
-      l4 = q + Q6_LEN;
+      this.ttl = b[q + IPV6_HOP_LIMIT];
+      let next = b[q + IPV6_NEXT_HEADER];
+      l4 = q + IPV6_HEADER_LEN;
       while (isExtension(next) && l4 + 2 <= this.end) {
         next = b[l4];
         l4 += (b[l4 + 1] + 1) << 3;
@@ -169,8 +171,8 @@ export class IcmpQuote {
     } else return false;
     if (l4 + 4 <= this.end) {
       this.l4 = l4;
-      this.sport = (b[l4 + L4_SPORT] << 8) | b[l4 + L4_SPORT + 1];
-      this.dport = (b[l4 + L4_DPORT] << 8) | b[l4 + L4_DPORT + 1];
+      this.sport = (b[l4 + TCP_SRC_PORT] << 8) | b[l4 + TCP_SRC_PORT + 1];
+      this.dport = (b[l4 + TCP_DST_PORT] << 8) | b[l4 + TCP_DST_PORT + 1];
     }
     return true;
   }
@@ -178,36 +180,36 @@ export class IcmpQuote {
   /** Quoted source address as text. */
   src(): string {
     return this.version === 4
-      ? formatIp(this.buf, this.off + Q4_SRC, 4)
-      : formatIp(this.buf, this.off + Q6_SRC, 16);
+      ? formatIp(this.buf, this.off + IPV4_SRC, 4)
+      : formatIp(this.buf, this.off + IPV6_SRC, 16);
   }
 
   /** Quoted destination address as text. */
   dst(): string {
     return this.version === 4
-      ? formatIp(this.buf, this.off + Q4_DST, 4)
-      : formatIp(this.buf, this.off + Q6_DST, 16);
+      ? formatIp(this.buf, this.off + IPV4_DST, 4)
+      : formatIp(this.buf, this.off + IPV6_DST, 16);
   }
 
   /** Quoted TCP sequence number, -1 when not quoted. */
   tcpSeq(): number {
-    if (this.l4 < 0 || this.l4 + TCP_SEQ + 4 > this.end) return -1;
-    const b = this.buf, o = this.l4 + TCP_SEQ;
+    if (this.l4 < 0 || this.l4 + TCP_SEQ_NUM + 4 > this.end) return -1;
+    const b = this.buf, o = this.l4 + TCP_SEQ_NUM;
     return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
   }
 
   /** Quoted TCP flags, all nine bits (AE too), -1 when not quoted. */
   tcpFlags(): number {
     if (this.l4 < 0 || this.l4 + TCP_FLAGS + 1 > this.end) return -1;
-    return ((this.buf[this.l4 + TCP_DOFF] & 1) << 8) | this.buf[this.l4 + TCP_FLAGS];
+    return ((this.buf[this.l4 + TCP_DATA_OFF] & 1) << 8) | this.buf[this.l4 + TCP_FLAGS];
   }
 
   /** The quoted TCP option bytes, null unless the whole TCP header is quoted. */
   tcpOptions(): Uint8Array | null {
-    if (this.l4 < 0 || this.l4 + TCP_MIN > this.end) return null;
-    const hl = (this.buf[this.l4 + TCP_DOFF] >> 4) << 2;
-    if (hl < TCP_MIN || this.l4 + hl > this.end) return null;
-    return this.buf.subarray(this.l4 + TCP_MIN, this.l4 + hl);
+    if (this.l4 < 0 || this.l4 + TCP_HEADER_LEN > this.end) return null;
+    const hl = (this.buf[this.l4 + TCP_DATA_OFF] >> 4) << 2;
+    if (hl < TCP_HEADER_LEN || this.l4 + hl > this.end) return null;
+    return this.buf.subarray(this.l4 + TCP_HEADER_LEN, this.l4 + hl);
   }
 }
 

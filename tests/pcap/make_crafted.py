@@ -258,6 +258,20 @@ def observer_corners():
         (0.04, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5001, ack=1011, payload=b"b" * 10), 0x03)),
         (0.05, ecn(S4, C4, tcp(80, 40000, ACK | PSH, seq=5011, ack=1011, payload=b"c" * 10), 0x01)),
         (0.06, ecn(C4, S4, tcp(40000, 80, RST, seq=1011), 0x00))])
+    # TCP headers cut short inside the IP packet (raw IP: no Ethernet padding hides the cut):
+    # the original keys each by the port bytes it has (payload[0:4], fewer when shorter) and its
+    # IP-level hooks count it; the tcp chain raises on them (python-libtrace's ValueError)
+    seg = tcp(40000, 80, ACK | PSH, seq=1001, ack=5001, payload=b"hello")
+    syn = tcp(40000, 80, SYN, seq=1000)
+    write("tcp_truncated.pcap", handshake(MSS1460, close=False) + [
+        (0.03, ip4(C4, S4, 6, seg[:12])),
+        (0.04, ip4(S4, C4, 6, tcp(80, 40000, ACK, seq=5001, ack=1006)[:3])),
+        (0.05, ip4(C4, S4, 6, seg[:19])),
+        (0.06, ip4(C4, bytes([198, 18, 0, 9]), 6, seg[:8])),
+        (0.07, ip4(S4, C4, 6, b"")),
+        (0.08, ip4(S4, C4, 6, syn[:1])),
+        (0.09, ip6(C6, S6, 6, syn[:12])),
+        (0.10, ip6(C6, S6, 6, syn[:2]))], link=lambda ip: ip, linktype=101)
     # AccECN (RFC 9768): the SYN sets AE+CWR+ECE (450); the SYN-ACK's AE/CWR/ECE say which ECN
     # codepoint the SYN arrived with (AE alone: ECT(0)); the flags must keep all nine bits
     for v6, name in ((False, "tcp_ae_flags.pcap"), (True, "tcp_ae_flags_v6.pcap")):

@@ -2,6 +2,18 @@
  * HTTP/1.1 request building and response-head parsing for the `http` / `https` connection
  * helpers: just enough to send `GET /` and read the status line and headers.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildGetRequest, expectedBodyLength, parseHead } from "./http1.ts";
+ *
+ * const req = new TextDecoder().decode(buildGetRequest("www.example.test"));
+ * assert(req.startsWith("GET / HTTP/1.1\r\n") && req.endsWith("\r\n\r\n"));
+ * const resp = new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+ * assert(parseHead(resp)?.status === 200 && expectedBodyLength(resp) === 5);
+ * assert(parseHead(new TextEncoder().encode("SSH-2.0-x\r\n")) === null);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,18 @@
  * Just enough HTTP/2 (RFC 7540) for the `h2` plugin: the h2c upgrade request of §3.2, the
  * client connection preface of §3.5, and recognising the server's first SETTINGS frame.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { acceptsH2c, clientPreface, PREFACE, serverPreface } from "./http2.ts";
+ *
+ * const p = clientPreface();
+ * assert(new TextDecoder().decode(p.subarray(0, PREFACE.length)) === PREFACE);
+ * assert(serverPreface(p.subarray(PREFACE.length)) === "settings"); // a SETTINGS frame, stream 0
+ * assert(serverPreface(Uint8Array.of(0, 0, 0, 1)) === null); // not a whole frame header yet
+ * assert(acceptsH2c(101, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c"));
+ * ```
+ *
  * @module
  */
 

@@ -32,3 +32,15 @@ Deno.test("a status line: done of total, recent rate, unobserved, drops, ETA at 
     "pathspider: status: 300 jobs, 30.0 jobs/s, 2 unobserved flows, 0 kernel drops, ETA unknown",
   );
 });
+
+Deno.test("the capture ring: 16 MiB up to -w 128, 1 MiB per 8 workers more, at most 32 MiB", async () => {
+  const { ringMiB, RING_MAX_MIB } = await import("../../src/spider/ring.ts");
+  assertEquals([ringMiB(1), ringMiB(100), ringMiB(200), ringMiB(256), ringMiB(2000)], [
+    16,
+    16,
+    25,
+    32,
+    32,
+  ]);
+  assertEquals(RING_MAX_MIB, 32);
+});

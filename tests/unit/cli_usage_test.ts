@@ -7,9 +7,21 @@ import { EXIT } from "../../src/errors.ts";
 
 const bin = new URL("../../bin/pathspider", import.meta.url).pathname;
 
+/**
+ * A journal directory of these tests' own: a run that measures recovers what other runs (other
+ * tests on this host) left in the shared one, and would say so on stderr.
+ */
+const JOURNALS = Deno.makeTempDirSync({ prefix: "psclijournal-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(JOURNALS, { recursive: true }));
+
 async function cli(args: string[]) {
-  const out = await new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-    .output();
+  const out = await new Deno.Command(bin, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { PATHSPIDER_JOURNAL_DIR: JOURNALS },
+  }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

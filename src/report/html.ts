@@ -57,7 +57,12 @@ function pluginData(t: Tally): PluginData[] {
     for (const [family, names] of families) {
       for (const named of names) {
         for (const [condition, count] of named.counts) {
-          rows.push({ condition, family, count, share: t.jobs ? 100 * count / t.jobs : 0 });
+          rows.push({
+            condition,
+            family,
+            count,
+            share: t.of(condition) ? 100 * count / t.of(condition) : 0,
+          });
         }
       }
     }
@@ -113,7 +118,7 @@ function seriesData(r: Report, limit: number) {
     lines: conds.map((c) => ({
       condition: c,
       shares: r.files.map((f) =>
-        f.tally.jobs ? +(100 * (f.tally.conditions.get(c) ?? 0) / f.tally.jobs).toFixed(2) : null
+        f.tally.of(c) ? +(100 * (f.tally.conditions.get(c) ?? 0) / f.tally.of(c)).toFixed(2) : null
       ),
     })),
   };
@@ -132,7 +137,7 @@ function byData(r: Report, limit: number) {
     series: conds.map((c) => ({
       condition: c,
       shares: groups.map(([, t]) =>
-        t.jobs ? +(100 * (t.conditions.get(c) ?? 0) / t.jobs).toFixed(2) : 0
+        t.of(c) ? +(100 * (t.conditions.get(c) ?? 0) / t.of(c)).toFixed(2) : 0
       ),
     })),
   };
@@ -265,8 +270,11 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
     `<h1>pathspider report</h1>`,
     `<p class="muted">${t.jobs} results read from ${names.length} file${
       names.length === 1 ? "" : "s"
-    }: ${esc(names.join(", "))}. Counts are results carrying a condition; shares are of the ` +
-      `${t.jobs} results read unless stated.</p>`,
+    }: ${
+      esc(names.join(", "))
+    }. Counts are results carrying a condition; a share is of the results ` +
+      `of the condition's plugin (shown beside it), data-quality shares of the ${t.jobs} results ` +
+      `read.</p>`,
     `<section id="quality"><h2>Data quality</h2><div class="cards">`,
     ...quality.map((q) =>
       `<div class="card"><b>${q.count}</b>${esc(q.label)}<br><span>${q.share.toFixed(1)}% of ${
@@ -300,10 +308,17 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
   parts.push(`</section><section id="conditions"><h2>Conditions per plugin</h2>`);
   plugins.forEach((p, i) => {
     parts.push(
-      `<h3>${esc(p.plugin)}</h3><div class="chart" id="chart-plugin-${i}"></div>`,
+      `<h3>${esc(p.plugin)} <span class="muted">(${
+        t.plugins.get(p.plugin) ?? t.jobs
+      } results)</span></h3><div class="chart" id="chart-plugin-${i}"></div>`,
       tableHtml(
         ["condition", "family", "results", "share"],
-        p.rows.map((row) => [row.condition, row.family, String(row.count), pct(row.count, t.jobs)]),
+        p.rows.map((row) => [
+          row.condition,
+          row.family,
+          String(row.count),
+          pct(row.count, t.of(row.condition)),
+        ]),
         2,
       ),
     );
@@ -331,7 +346,7 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
         r.by!.groups.slice(0, limit).map(([g, gt]) => [
           g,
           String(gt.jobs),
-          ...by.series.map((s) => pct(gt.conditions.get(s.condition) ?? 0, gt.jobs)),
+          ...by.series.map((s) => pct(gt.conditions.get(s.condition) ?? 0, gt.of(s.condition))),
         ]),
       ),
       `</section>`,

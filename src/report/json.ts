@@ -1,6 +1,7 @@
 /**
  * The report as one JSON object, for scripts. Stable keys: `jobs` (results read),
- * `conditions` (condition -> results carrying it), `quality`, `families`
+ * `conditions` (condition -> results carrying it), `plugins` (plugin -> results carrying any of
+ * its conditions: the denominator of its shares), `quality`, `families`
  * (plugin -> family -> condition -> count), `files`; with several files `series`; with `--by`
  * `by`; with `--compare` `compare` and `changed` (targets whose condition sets differ, each with
  * `dip`, `dp` and `conditions`: each run's sorted conditions, null where it has no result).
@@ -47,6 +48,7 @@ export function reportObject(r: Report): Record<string, unknown> {
     jobs: t.jobs,
     skipped,
     conditions: counts(t),
+    plugins: Object.fromEntries(t.plugins),
     families: families(t),
     quality: quality(t),
     files: r.files.map((f) => ({

@@ -30,6 +30,14 @@ export class Tally {
   timeoutFlows = 0;
   /** Condition string -> results carrying it. */
   readonly conditions = new Map<string, number>();
+  /**
+   * Plugin -> results carrying at least one of its conditions: the denominator of that plugin's
+   * shares, so that a report over several plugins' files does not divide one plugin's counts by
+   * every plugin's results (`pathspider.*` is data quality, not a plugin).
+   */
+  readonly plugins = new Map<string, number>();
+  /** The plugins counted for the result being added (reused, so adding allocates nothing). */
+  #seen: string[] = [];
 
   /** Counts one result record. */
   add(rec: Record<string, unknown>): void {
@@ -38,10 +46,17 @@ export class Tally {
     let missed = typeof rec.missed_flows === "number" ? rec.missed_flows : -1;
     if (Array.isArray(conds)) {
       const m = this.conditions;
+      const seen = this.#seen;
+      seen.length = 0;
       for (let i = 0; i < conds.length; i++) {
         const c = conds[i];
         if (typeof c !== "string") continue;
         m.set(c, (m.get(c) ?? 0) + 1);
+        const plugin = pluginOf(c);
+        if (plugin !== "pathspider" && !seen.includes(plugin)) {
+          seen.push(plugin);
+          this.plugins.set(plugin, (this.plugins.get(plugin) ?? 0) + 1);
+        }
         if (c.charCodeAt(0) === 112 && c.startsWith("pathspider.")) {
           if (c === NOT_OBSERVED) this.notObserved++;
           else if (missed < 0 && c.startsWith(MISSED_PREFIX)) {
@@ -82,5 +97,21 @@ export class Tally {
     this.timeoutResults += o.timeoutResults;
     this.timeoutFlows += o.timeoutFlows;
     for (const [c, n] of o.conditions) this.conditions.set(c, (this.conditions.get(c) ?? 0) + n);
+    for (const [p, n] of o.plugins) this.plugins.set(p, (this.plugins.get(p) ?? 0) + n);
   }
+
+  /**
+   * The denominator of `condition`'s share: the results of its plugin; all results for
+   * `pathspider.*`; 0 (no share: "-") where these results have none of that plugin's.
+   */
+  of(condition: string): number {
+    const plugin = pluginOf(condition);
+    return plugin === "pathspider" ? this.jobs : this.plugins.get(plugin) ?? 0;
+  }
+}
+
+/** The plugin a condition belongs to: its first dotted part (`ecn.connectivity.works` -> ecn). */
+function pluginOf(condition: string): string {
+  const dot = condition.indexOf(".");
+  return dot < 0 ? condition : condition.slice(0, dot);
 }

@@ -31,13 +31,13 @@ function table(rows: string[][], indent = "  "): string[] {
   );
 }
 
-/** The conditions of `t`, grouped by plugin and family, with counts and shares of `t.jobs`. */
+/** The conditions of `t`, grouped by plugin and family, with counts and shares of each plugin's results. */
 function conditionLines(t: Tally, indent = ""): string[] {
   const out: string[] = [];
   const tree = conditionTree(t.conditions);
   for (const [plugin, families] of tree) {
     if (plugin === "pathspider") continue; // its conditions are data quality, shown there
-    out.push(`${indent}${plugin}`);
+    out.push(`${indent}${plugin} (${t.plugins.get(plugin) ?? t.jobs} results)`);
     const rows: string[][] = [];
     for (const [family, names] of families) {
       rows.push([`${family || "(no family)"}`, "", ""]);
@@ -46,13 +46,13 @@ function conditionLines(t: Tally, indent = ""): string[] {
           rows.push([
             `  ${named.name}`,
             String(named.counts[0][1]),
-            pct(named.counts[0][1], t.jobs),
+            pct(named.counts[0][1], t.of(named.name)),
           ]);
           continue;
         }
         rows.push([`  ${named.name}`, "", ""]);
         for (const [cond, n] of named.counts) {
-          rows.push([`    ${cond.slice(named.name.length)}`, String(n), pct(n, t.jobs)]);
+          rows.push([`    ${cond.slice(named.name.length)}`, String(n), pct(n, t.of(cond))]);
         }
       }
     }
@@ -146,7 +146,7 @@ function seriesLines(r: Report, limit: number): string[] {
   const rows: string[][] = [["condition", ...files.map((f) => f.label)]];
   rows.push(["results", ...files.map((f) => String(f.tally.jobs))]);
   for (const c of conds) {
-    rows.push([c, ...files.map((f) => pct(f.tally.conditions.get(c) ?? 0, f.tally.jobs))]);
+    rows.push([c, ...files.map((f) => pct(f.tally.conditions.get(c) ?? 0, f.tally.of(c)))]);
   }
   const out = table(rows);
   if (r.files.length > limit) out.push(`  (${r.files.length - limit} more runs; --json lists all)`);
@@ -203,7 +203,8 @@ export function renderText(r: Report, opts: TextOptions = {}): string {
     `pathspider report: ${t.jobs} results read from ${names.length} file${
       names.length === 1 ? "" : "s"
     } (${names.join(", ")})`,
-    `Counts are results carrying each condition; shares are of the ${t.jobs} results read.`,
+    `Counts are results carrying each condition; a share is of the results of the condition's ` +
+    `plugin (shown beside it); data-quality shares are of the ${t.jobs} results read.`,
     "",
     "Conditions",
     ...conditionLines(t, "  "),
@@ -228,7 +229,7 @@ export function renderText(r: Report, opts: TextOptions = {}): string {
   if (r.files.length > 1) {
     out.push(
       "",
-      "Over time (share of each run's results; runs in time order)",
+      "Over time (share of each run's results of the condition's plugin; runs in time order)",
       ...seriesLines(r, limit),
     );
   }

@@ -124,10 +124,23 @@ Deno.test("report counts the original's ecn and dscp runs as counted by hand", a
 Deno.test("report prints the table with denominators and groups values under their name", async () => {
   const r = await report([`${FIX}ours_dscp.ndjson`]);
   assertEquals(r.code, 0, r.stderr);
-  assert(r.stdout.includes("shares are of the 12 results read"), r.stdout);
+  assert(r.stdout.includes("data-quality shares are of the 12 results read"), r.stdout);
   assert(/dscp\.46\.connectivity\.works\s+8\s+66\.7%/.test(r.stdout), r.stdout);
   assert(/dscp\.0\.replymark\n\s+:0\s+8\s+66\.7%\n\s+:10\s+2\s+16\.7%/.test(r.stdout), r.stdout);
   assert(/results with a timed-out connection\s+4\s+33\.3%/.test(r.stdout), r.stdout);
+});
+
+Deno.test("report over two plugins' files divides each plugin's counts by its own results", async () => {
+  // 12 ecn results and 12 dscp results: dscp.46.connectivity.works is 8 of the 12 dscp results
+  // (66.7%), not 8 of all 24 (33.3%); data quality stays a share of all 24
+  const r = await report([`${FIX}ours_ecn.ndjson`, `${FIX}ours_dscp.ndjson`]);
+  assertEquals(r.code, 0, r.stderr);
+  assert(/^  ecn \(12 results\)$/m.test(r.stdout), r.stdout);
+  assert(/^  dscp \(12 results\)$/m.test(r.stdout), r.stdout);
+  assert(/dscp\.46\.connectivity\.works\s+8\s+66\.7%/.test(r.stdout), r.stdout);
+  assert(/results with a timed-out connection\s+\d+\s+[\d.]+%\s+of 24/.test(r.stdout), r.stdout);
+  const j = await reportJson([`${FIX}ours_ecn.ndjson`, `${FIX}ours_dscp.ndjson`]);
+  assertEquals(j.plugins, { ecn: 12, dscp: 12 });
 });
 
 Deno.test("report reads gzip files and stdin as the plain file", async () => {

@@ -135,8 +135,8 @@ Deno.test("report over two plugins' files divides each plugin's counts by its ow
   // (66.7%), not 8 of all 24 (33.3%); data quality stays a share of all 24
   const r = await report([`${FIX}ours_ecn.ndjson`, `${FIX}ours_dscp.ndjson`]);
   assertEquals(r.code, 0, r.stderr);
-  assert(/^  ecn \(12 results\)$/m.test(r.stdout), r.stdout);
-  assert(/^  dscp \(12 results\)$/m.test(r.stdout), r.stdout);
+  assert(/^ {2}ecn \(12 results\)$/m.test(r.stdout), r.stdout);
+  assert(/^ {2}dscp \(12 results\)$/m.test(r.stdout), r.stdout);
   assert(/dscp\.46\.connectivity\.works\s+8\s+66\.7%/.test(r.stdout), r.stdout);
   assert(/results with a timed-out connection\s+\d+\s+[\d.]+%\s+of 24/.test(r.stdout), r.stdout);
   const j = await reportJson([`${FIX}ours_ecn.ndjson`, `${FIX}ours_dscp.ndjson`]);

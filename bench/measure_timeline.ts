@@ -8,7 +8,8 @@
  *  - per job (medians, p95, from each result's `time`): hold = first connection start to last
  *    connection end (a worker is busy that long), wait = last connection end to the result
  *    reaching our pipe;
- *  - worker occupancy: the sum of holds over W workers x the steady span (1.0: every worker busy).
+ *  - worker occupancy: the sum of holds over W workers x the time from the first connection start
+ *    to the last connection end (1.0: every worker busy all along).
  *   deno run -A bench/measure_timeline.ts [N]    N targets (default 4000: 8,000 jobs over v4+v6)
  * Env: WORKERS (2000), ROUNDS (3), PLUGINS ("dscp ecn"), BIN (the launcher to time; default this
  * tree's bin/pathspider; several, space-separated, take turns). Results in
@@ -116,10 +117,12 @@ async function timedRun(tb: Testbed, argv: string[], jobs: string): Promise<Time
   const starts: number[] = [];
   const holds: number[] = [];
   const waits: number[] = [];
+  let lastEnd = 0;
   for (const { line, at } of arrivals) {
     const r = JSON.parse(line);
     const s = epochMs(r.time.from);
     const e = epochMs(r.time.to);
+    lastEnd = Math.max(lastEnd, e);
     starts.push(s);
     holds.push(e - s);
     waits.push(at - e);
@@ -141,7 +144,7 @@ async function timedRun(tb: Testbed, argv: string[], jobs: string): Promise<Time
     holdP95: quantile(holds, 0.95) / 1000,
     waitMed: quantile(waits, 0.5) / 1000,
     waitP95: quantile(waits, 0.95) / 1000,
-    occupancy: busy / (Number(WORKERS) * (steadySpan + quantile(holds, 0.5) / 1000)),
+    occupancy: busy / (Number(WORKERS) * (lastEnd - first) / 1000),
     firstStartDelay: (first - launched) / 1000,
   };
 }

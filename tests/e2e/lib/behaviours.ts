@@ -153,21 +153,48 @@ export function iptablesFor(b: Behaviour, addr: string): string[][] {
 
 /**
  * The whole router rule set for the given (address, behaviours) pairs; `delayDev` names the delay
- * element's device, whose output the rules let through untouched.
+ * element's device, whose output the rules let through untouched. Each address's rules live in a
+ * chain of their own, reached through verdict maps on the packet's addresses: a packet meets the
+ * rules of its own target only (in their order), not every target's in turn. One rule list of
+ * 1,650 rules (4,000 targets) was 30% of a `measure -w 2000` run's CPU (`nft_do_chain`, run in
+ * the sender's context).
  */
 export function routerRuleset(
   table: string,
   targets: { addr: string; behaviour: Behaviour[] }[],
   delayDev?: string,
 ) {
-  const rules = targets.flatMap((t) => t.behaviour.flatMap((b) => rulesFor(b, t.addr)));
+  const byAddr = new Map<string, string[]>();
+  for (const t of targets) {
+    const rules = t.behaviour.flatMap((b) => rulesFor(b, t.addr));
+    if (rules.length > 0) byAddr.set(t.addr, [...(byAddr.get(t.addr) ?? []), ...rules]);
+  }
+  const chains: string[] = [];
+  const maps = new Map<string, string[]>(
+    ["ip daddr", "ip saddr", "ip6 daddr", "ip6 saddr"].map((k) => [k, []]),
+  );
+  let n = 0;
+  for (const [addr, rules] of byAddr) {
+    const chain = `target${n++}`;
+    chains.push(`  chain ${chain} {`, ...rules.map((r) => `    ${r}`), `  }`);
+    const ip = addr.includes(":") ? "ip6" : "ip";
+    for (const dir of ["daddr", "saddr"]) {
+      // every rule of rulesFor begins with the address it matches
+      if (rules.some((r) => r.startsWith(`${ip} ${dir} `))) {
+        maps.get(`${ip} ${dir}`)?.push(`${addr} : jump ${chain}`);
+      }
+    }
+  }
   return [
     `table inet ${table} {`,
+    ...chains,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
     // delayed packets cross the forward chain twice: apply the behaviours once, on the way in
     ...(delayDev ? [`    iifname "${delayDev}" accept`] : []),
-    ...rules.map((r) => `    ${r}`),
+    ...[...maps].filter(([, m]) => m.length > 0).map(([k, m]) =>
+      `    ${k} vmap { ${m.join(", ")} }`
+    ),
     `  }`,
     `}`,
     "",

@@ -9,7 +9,8 @@
  *    connection end (a worker is busy that long), wait = last connection end to the result
  *    reaching our pipe;
  *  - worker occupancy: the sum of holds over W workers x the time from the first connection start
- *    to the last connection end (1.0: every worker busy all along).
+ *    to the last connection end (1.0: every worker busy all along);
+ *  - how long the process ran after its last connection ended (the end-of-run flush and exit).
  *   deno run -A bench/measure_timeline.ts [N]    N targets (default 4000: 8,000 jobs over v4+v6)
  * Env: WORKERS (2000), ROUNDS (3), PLUGINS ("dscp ecn"), BIN (the launcher to time; default this
  * tree's bin/pathspider; several, space-separated, take turns). Results in
@@ -64,6 +65,8 @@ interface Timeline {
   steadyRate: number;
   steadySpan: number;
   tail: number;
+  /** From the last connection's end to the process's exit (s). */
+  exitAfter: number;
   holdMed: number;
   holdP95: number;
   waitMed: number;
@@ -140,6 +143,7 @@ async function timedRun(tb: Testbed, argv: string[], jobs: string): Promise<Time
     steadyRate: (starts.length - 1) / steadySpan,
     steadySpan,
     tail: (ended - last) / 1000,
+    exitAfter: (ended - lastEnd) / 1000,
     holdMed: quantile(holds, 0.5) / 1000,
     holdP95: quantile(holds, 0.95) / 1000,
     waitMed: quantile(waits, 0.5) / 1000,
@@ -190,7 +194,9 @@ try {
           `${plugin} ${bin} round ${round}: wall ${f(m.wall)} s, ${f(jobsN / m.wall, 0)} jobs/s, ` +
             `cpu ${f(m.cpu)} s, rss ${f(m.rssMiB, 0)} MiB, ${m.results} results; first start ` +
             `${f(m.firstStartDelay, 2)} s after launch; steady ${f(m.steadyRate, 0)} starts/s ` +
-            `over ${f(m.steadySpan)} s; tail ${f(m.tail)} s; hold med ${f(m.holdMed, 2)} ` +
+            `over ${f(m.steadySpan)} s; tail ${f(m.tail)} s (exit ${
+              f(m.exitAfter, 2)
+            } s after the last connection); hold med ${f(m.holdMed, 2)} ` +
             `p95 ${f(m.holdP95, 2)} s; flow wait med ${f(m.waitMed, 2)} p95 ${
               f(m.waitP95, 2)
             } s; ` +

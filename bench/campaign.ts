@@ -193,7 +193,7 @@ try {
       }));
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const [label, rs] of Object.entries(rows)) {
     console.log(
       `${label}: median ${Math.round(N / median(rs.map((r) => r.wall)))} jobs/s to exit, ` +

@@ -175,16 +175,16 @@ for (const plugin of ["evilbit", "udpzero"]) {
 if (rawOurs) {
   lines.push(
     `raw send (build + send, batches of 256): ${rawOurs.sent} packets in ${
-      rawOurs.secs.toFixed(2)
-    } s = ${Math.round(rawOurs.pps)} packets/s (${rawOurs.failed} refused); send only ` +
-      `(pre-built batch of 256): ${Math.round(rawOurs.ppsOnly)} packets/s`,
+      rawOurs.secs!.toFixed(2)
+    } s = ${Math.round(rawOurs.pps!)} packets/s (${rawOurs.failed} refused); send only ` +
+      `(pre-built batch of 256): ${Math.round(rawOurs.ppsOnly!)} packets/s`,
   );
 }
 if (rawScapy) {
   lines.push(
     `Scapy send() (the original's forge path): ${rawScapy.sent} packets in ${
-      rawScapy.secs.toFixed(2)
-    } s = ${Math.round(rawScapy.pps)} packets/s`,
+      rawScapy.secs!.toFixed(2)
+    } s = ${Math.round(rawScapy.pps!)} packets/s`,
   );
 }
 for (const r of runs) lines.push(`${r.tool} ${r.plugin}: ${r.summary}`);

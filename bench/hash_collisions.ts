@@ -22,7 +22,7 @@ const RUNS = Number(Deno.args[0] ?? 5);
 function flows(keys: Key4[]): number {
   const t0 = performance.now();
   const t = new FlowTable();
-  const p = viewOf(keys[0]);
+  const p = viewOf(keys[0]!);
   for (const k of keys) {
     viewOf(k, p);
     const h = keyHash(p, false);

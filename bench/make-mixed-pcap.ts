@@ -13,7 +13,7 @@ import { tcpFlow, type TimedPacket, udpFlow } from "../examples/lib/flows.ts";
 const out = Deno.args[0] ?? new URL("./out/mixed.pcap", import.meta.url).pathname;
 const flows = Number(Deno.args[1] ?? 17000);
 const rand = rng(20261122);
-const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 
 const t0 = 1700000000;

@@ -23,7 +23,7 @@ for (let i = 0; i < packets; i++) {
     t0 + i * 1e-5,
     buildFrame({
       src,
-      dst: dsts[f % dsts.length],
+      dst: dsts[f % dsts.length]!,
       proto: 17,
       sport: 10000 + Math.floor(f / dsts.length),
       dport: 9,

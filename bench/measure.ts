@@ -50,7 +50,7 @@ async function measure(
   argv: string[],
   jobs: string,
 ): Promise<Run> {
-  const w = argv.includes("-w") ? argv[argv.indexOf("-w") + 1] : "default";
+  const w = argv.includes("-w") ? argv[argv.indexOf("-w") + 1]! : "default";
   const m = await timedMeasure(tb, argv, jobs, {
     timeFile: `${OUT}/measure-time.txt`,
     outFile: `${OUT}/measure-${plugin}-${tool}-w${w}.ndjson`,

@@ -100,10 +100,10 @@ try {
     }).sort((a, b) => a - b);
     let worst = 0;
     for (let i = 0, j = 0; i < starts.length; i++) {
-      while (j < starts.length && starts[j] < starts[i] + 1000) j++;
+      while (j < starts.length && starts[j]! < starts[i]! + 1000) j++;
       worst = Math.max(worst, j - i);
     }
-    const span = (starts.at(-1)! - starts[0]) / 1000;
+    const span = (starts.at(-1)! - starts[0]!) / 1000;
     say(
       `--rate ${RATE} -w ${WORKERS} dscp: worst one-second window ${worst} job starts ` +
         `(limit ${RATE}); mean ${((starts.length - 1) / span).toFixed(1)} starts/s over ` +

@@ -52,5 +52,5 @@ export function firstError(e: unknown): unknown {
 export function osReason(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const m = /^(.*?) \(os error \d+\)/.exec(msg);
-  return (m ? m[1] : msg).replace(/^./, (c) => c.toLowerCase());
+  return (m ? m[1]! : msg).replace(/^./, (c) => c.toLowerCase());
 }

@@ -43,7 +43,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   // There are no global options that take a value, so the first word is the command.
   const named = argv.find((a) => !a.startsWith("-"));
   const names = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
-  for (const name of names) (await COMMANDS[name]())(program);
+  for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }
 

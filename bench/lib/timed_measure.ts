@@ -38,6 +38,9 @@ export async function timedMeasure(
   await pinger.stop("SIGINT");
   const [wall, user, sys, rss] = (await Deno.readTextFile(files.timeFile)).trim().split("\n")
     .pop()!.split(" ").map(Number);
+  if (wall === undefined || user === undefined || sys === undefined || rss === undefined) {
+    throw new Error(`${files.timeFile}: no "wall user sys rss" line`);
+  }
   const results = new Map<string, string>();
   for (const line of r.stdout.split("\n").filter(Boolean)) {
     const j = JSON.parse(line);

@@ -59,8 +59,8 @@ function sum16(b: Uint8Array, off: number, len: number, acc: number): number {
   let s = acc;
   const end = off + len;
   let i = off;
-  for (; i + 1 < end; i += 2) s += (b[i] << 8) | b[i + 1];
-  if (i < end) s += b[i] << 8;
+  for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) s += b[i]! << 8;
   return s;
 }
 

@@ -68,7 +68,7 @@ function parseServer(word: string): { hostPort: string; tls: boolean } {
       EXIT.USAGE,
     );
   }
-  const rest = m[2];
+  const rest = m[2]!;
   if (rest.includes("@")) {
     throw new UserError(
       `--server must not carry a user, password or token (anyone can read a command line): ` +
@@ -142,7 +142,7 @@ export function accessFrom(
   const options: Partial<NodeConnectionOptions> = {
     servers: parsed.map((p) => p.hostPort),
   };
-  if (auths.length === 1) options.authenticator = auths[0][1];
+  if (auths.length === 1) options.authenticator = auths[0]![1];
   if (tlsRequired || Object.keys(tlsFiles).length > 0) options.tls = tlsFiles;
   return { servers: parsed.map((p) => p.hostPort), tlsRequired, options };
 }

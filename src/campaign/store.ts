@@ -275,7 +275,7 @@ export class Campaign {
       write(m.data);
       // psc.<name>.results.<vantage>.<jobid>
       const parts = m.subject.split(".");
-      const v = parts[parts.length - 2];
+      const v = parts[parts.length - 2]!;
       perVantage.set(v, (perVantage.get(v) ?? 0) + 1);
       if (m.info.pending === 0) break;
     }

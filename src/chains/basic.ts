@@ -23,8 +23,8 @@ export class BasicChain implements Chain {
     const p = pkt.proto;
     if ((p === 17 || p === 6) && pkt.l4Off >= 0 && pkt.l4Len >= 4) {
       const b = pkt.buf, o = pkt.l4Off;
-      rec.sp = (b[o] << 8) | b[o + 1];
-      rec.dp = (b[o + 2] << 8) | b[o + 3];
+      rec.sp = (b[o]! << 8) | b[o + 1]!;
+      rec.dp = (b[o + 2]! << 8) | b[o + 3]!;
     } else {
       rec.sp = null;
       rec.dp = null;

@@ -35,7 +35,7 @@ export class MssChain implements Chain {
     if ((pkt.tcpFlags & TCP_SYN) === 0) return true;
     const opts = this.opts.parse(pkt);
     if (!opts.has(TO_MSS)) return true;
-    const off = opts.off[TO_MSS], len = opts.len[TO_MSS];
+    const off = opts.off[TO_MSS]!, len = opts.len[TO_MSS]!;
     const value = bigEndian(pkt.buf, off, len);
     if (rev) {
       rec.mss_len_rev = len + 2;
@@ -55,10 +55,10 @@ export class MssChain implements Chain {
 export function bigEndian(buf: Uint8Array, off: number, len: number): number | bigint {
   if (len <= 6) {
     let v = 0;
-    for (let i = 0; i < len; i++) v = v * 256 + buf[off + i];
+    for (let i = 0; i < len; i++) v = v * 256 + buf[off + i]!;
     return v;
   }
   let v = 0n;
-  for (let i = 0; i < len; i++) v = (v << 8n) | BigInt(buf[off + i]);
+  for (let i = 0; i < len; i++) v = (v << 8n) | BigInt(buf[off + i]!);
   return v;
 }

@@ -78,11 +78,11 @@ export class TfoChain implements Chain {
   private cookieKind(pkt: PacketView): number {
     const o = this.opts.parse(pkt);
     if (o.has(TO_FASTOPEN)) {
-      this.cookieLen = o.len[TO_FASTOPEN];
+      this.cookieLen = o.len[TO_FASTOPEN]!;
       return TO_FASTOPEN;
     }
     for (const kind of EXPERIMENTAL) {
-      const off = o.off[kind], len = o.len[kind];
+      const off = o.off[kind]!, len = o.len[kind]!;
       if (
         off >= 0 && len >= 2 && pkt.buf[off] === TO_EXID_FASTOPEN[0] &&
         pkt.buf[off + 1] === TO_EXID_FASTOPEN[1]

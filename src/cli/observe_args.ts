@@ -47,7 +47,7 @@ export function quickObserveArgs(argv: readonly string[]): ObserveArgs | null {
   const opts: ObserveOptions = { interface: DEFAULT_INTERFACE };
   const chains: string[] = [];
   for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (!a.startsWith("-")) {
       chains.push(a);
       continue;

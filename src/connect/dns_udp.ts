@@ -24,7 +24,7 @@ import {
 export function jobQuery(call: Pick<HelperCall, "job">): { id: number; msg: Uint8Array } | null {
   const domain = call.job.domain;
   if (typeof domain !== "string" || domain === "") return null;
-  const id = crypto.getRandomValues(new Uint16Array(1))[0];
+  const [id = 0] = crypto.getRandomValues(new Uint16Array(1));
   const qtype = call.job.dip.includes(":") ? QTYPE_AAAA : QTYPE_A;
   try {
     return { id, msg: buildQuery(id, domain, qtype) };

@@ -88,7 +88,7 @@ export class PacketBatch {
   }
   /** Direction code (`Direction.*`) of the record at `off`. */
   direction(off: number): number {
-    return this.buf[off + REC_DIRECTION];
+    return this.buf[off + REC_DIRECTION]!;
   }
   /** Offset in `buf` of the frame bytes of the record at `off`. */
   frameOffset(off: number): number {

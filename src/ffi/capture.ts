@@ -172,7 +172,7 @@ export class CaptureSource {
       out,
     );
     if (st < 0) raise(lib, st);
-    return new CaptureSource(lib, out[0], true, iface);
+    return new CaptureSource(lib, out[0]!, true, iface);
   }
 
   /** Opens a pcap or pcapng file. */
@@ -181,7 +181,7 @@ export class CaptureSource {
     const out = new BigInt64Array(1);
     const st = lib.ps_capture_open_file(cString(path), out);
     if (st < 0) raise(lib, st);
-    return new CaptureSource(lib, out[0], false, path);
+    return new CaptureSource(lib, out[0]!, false, path);
   }
 
   #open(): bigint {
@@ -277,7 +277,7 @@ export class CaptureSource {
       raise(this.#lib, n, this.name, h);
     }
     // the library recycles a few buffers: one view each, made once
-    const addr = this.#ptr[0];
+    const addr = this.#ptr[0]!;
     let batch = this.#views.get(addr);
     if (batch === undefined) {
       const p = Deno.UnsafePointer.create(addr);
@@ -362,7 +362,7 @@ export class PcapWriter {
     const out = new BigInt64Array(1);
     const st = lib.ps_pcap_writer_open(cString(path), linktype, snaplen, out);
     if (st < 0) raise(lib, st);
-    return new PcapWriter(lib, out[0], path);
+    return new PcapWriter(lib, out[0]!, path);
   }
 
   /** Writes the `batch.count` records of `batch`; returns how many were written. */

@@ -52,11 +52,11 @@ export function interfaceInfo(name: string): InterfaceInfo | undefined {
   if (n === Status.NO_SUCH_INTERFACE) return undefined;
   if (n < 0) throw new CaptureError(n, libraryMessage(lib) || `error ${n}`);
   const lines = new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length))).split("\n");
-  const flags = parseInt(lines[0].replace("flags ", ""), 16);
+  const flags = parseInt(lines[0]!.replace("flags ", ""), 16);
   const addresses: InterfaceAddress[] = [];
   for (const line of lines.slice(1)) {
     const m = /^([46]) (\S+)\/(\d+)$/.exec(line);
-    if (m) addresses.push({ family: m[1] === "4" ? 4 : 6, address: m[2], prefix: Number(m[3]) });
+    if (m) addresses.push({ family: m[1] === "4" ? 4 : 6, address: m[2]!, prefix: Number(m[3]) });
   }
   return {
     flags,

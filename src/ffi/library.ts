@@ -88,7 +88,7 @@ function fileExists(path: string): boolean {
 }
 
 function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 }
 
 /**
@@ -147,7 +147,7 @@ function bindOnUse<S extends Deno.ForeignLibraryInterface>(
       get() {
         let fn: unknown;
         try {
-          fn = Deno.dlopen(path, { [name]: symbols[name] }).symbols[name];
+          fn = Deno.dlopen(path, { [name]: symbols[name]! }).symbols[name];
         } catch (e) {
           throw new LibraryError(`capture library ${path}: ${firstLine(e)}`);
         }

@@ -77,7 +77,7 @@ export class RawSender {
     const out = new BigInt64Array(1);
     const st = s.ps_raw_open(out);
     if (st < 0) throw new CaptureError(st, libraryMessage(s));
-    return new RawSender(out[0], s, batchBytes);
+    return new RawSender(out[0]!, s, batchBytes);
   }
 
   /**
@@ -91,7 +91,7 @@ export class RawSender {
       const start = i;
       let off = 0;
       while (i < packets.length && i - start < MAX_BATCH_PACKETS) {
-        const p = packets[i];
+        const p = packets[i]!;
         const need = (4 + p.length + 3) & ~3;
         if (need > this.#buf.length) {
           throw new CaptureError(Status.INVALID_ARGUMENT, `packet of ${p.length} bytes too big`);
@@ -143,7 +143,7 @@ export class RawSender {
     }
     let retry = false;
     batch.forEach((b, k) => {
-      const st = statuses[k];
+      const st = statuses[k]!;
       // a full socket buffer empties within a millisecond or two: try such a packet again
       if ((st === -Errno.EAGAIN || st === -Errno.ENOBUFS) && b.tries < MAX_TRIES && !this.#closed) {
         b.tries++;

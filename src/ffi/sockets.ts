@@ -206,7 +206,7 @@ export class Reactor {
   static open(bufBytes = 1 << 20): Reactor {
     const out = new BigInt64Array(1);
     check(symbols().ps_reactor_open(new Uint8Array(out.buffer)), "open socket reactor");
-    const r = new Reactor(out[0], Math.max(bufBytes, 65536 + EVENT_HEADER + 8));
+    const r = new Reactor(out[0]!, Math.max(bufBytes, 65536 + EVENT_HEADER + 8));
     open.add(r);
     return r;
   }
@@ -277,7 +277,7 @@ export class Reactor {
       ),
       `connect to ${req.addr} port ${req.port}`,
     );
-    const socket = new Socket(this, handleOut[0]);
+    const socket = new Socket(this, handleOut[0]!);
     let localAtTimeout: Endpoint | null = null;
     const onTimeout = () => {
       // the port was chosen when the SYN left: report it although the handshake never ended

@@ -82,8 +82,10 @@ export type NftRunner = (args: string[]) => void;
 /** `nft` through a subprocess; `ns`: run it in that named network namespace. */
 export function nftCommand(ns?: string): NftRunner {
   return (args) => {
-    const argv = ns === undefined ? ["nft", ...args] : ["ip", "netns", "exec", ns, "nft", ...args];
-    const out = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" })
+    const [cmd, ...argv] = ns === undefined
+      ? ["nft", ...args]
+      : ["ip", "netns", "exec", ns, "nft", ...args];
+    const out = new Deno.Command(cmd!, { args: argv, stdout: "null", stderr: "piped" })
       .outputSync();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0];

@@ -70,7 +70,7 @@ class RangeTable {
     order.forEach((from, to) => {
       s.set(this.starts.subarray(from * w, from * w + w), to * w);
       e.set(this.ends.subarray(from * w, from * w + w), to * w);
-      n[to] = this.asns[from];
+      n[to] = this.asns[from]!;
     });
     this.starts = s, this.ends = e, this.asns = n;
   }
@@ -87,13 +87,13 @@ class RangeTable {
       } else hi = mid - 1;
     }
     if (found < 0 || compareAt(this.ends, found * w, addr, 0, w) < 0) return 0;
-    return this.asns[found];
+    return this.asns[found]!;
   }
 }
 
 function compareAt(a: Uint32Array, ai: number, b: Uint32Array, bi: number, w: number): number {
   for (let k = 0; k < w; k++) {
-    const x = a[ai + k], y = b[bi + k];
+    const x = a[ai + k]!, y = b[bi + k]!;
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
@@ -107,8 +107,8 @@ function toWords(text: string, out: Uint32Array): 0 | 4 | 6 {
   if (v === 0) return 0;
   const n = v === 4 ? 1 : 4;
   for (let k = 0; k < n; k++) {
-    out[k] = ((bytes[4 * k] << 24) | (bytes[4 * k + 1] << 16) | (bytes[4 * k + 2] << 8) |
-      bytes[4 * k + 3]) >>> 0;
+    out[k] = ((bytes[4 * k]! << 24) | (bytes[4 * k + 1]! << 16) | (bytes[4 * k + 2]! << 8) |
+      bytes[4 * k + 3]!) >>> 0;
   }
   return v;
 }
@@ -137,8 +137,8 @@ export class AsnDb {
       this.skipped++;
       return false;
     }
-    const v = toWords(f[0], this.#a);
-    if (v === 0 || toWords(f[1], this.#b) !== v) {
+    const v = toWords(f[0]!, this.#a);
+    if (v === 0 || toWords(f[1]!, this.#b) !== v) {
       this.skipped++;
       return false;
     }

@@ -58,7 +58,7 @@ async function decompressed(
     head.push(value);
     have += value.length;
   }
-  const first = head.length === 1 ? head[0] : concat(head, have);
+  const first = head.length === 1 ? head[0]! : concat(head, have);
   stats.gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   let sentHead = false;
   const plain = new ReadableStream<Uint8Array>({

@@ -174,8 +174,8 @@ function entry(
 /** The last hop that answered before the trailing silence, and the first silent hop after it. */
 function lastAnswered(t: Trace): { hop: number; from: string | null } {
   for (let i = t.hops.length - 1; i >= 0; i--) {
-    const a = t.hops[i].answer;
-    if (a) return { hop: t.hops[i].hop, from: a.from };
+    const { hop, answer: a } = t.hops[i]!;
+    if (a) return { hop, from: a.from };
   }
   return { hop: 0, from: null };
 }

@@ -174,7 +174,7 @@ export class Tracer implements ProbeIo, AsyncDisposable {
     }
     if ((pkt.proto === 6 && pkt.tcpOff >= 0) || (pkt.proto === 17 && pkt.udpOff >= 0)) {
       const l4 = pkt.proto === 6 ? pkt.tcpOff : pkt.udpOff;
-      const dport = (b[l4 + 2] << 8) | b[l4 + 3];
+      const dport = (b[l4 + 2]! << 8) | b[l4 + 3]!;
       const from = pkt.srcAddr();
       this.#settle(keyOf(from, pkt.proto, dport), { kind: "target", from, quote: null });
     }

@@ -27,7 +27,7 @@ type HookName = "newFlow" | "ip4" | "ip6" | "icmp4" | "icmp6" | "tcp" | "udp";
 function withHook(chains: readonly Chain[], name: HookName): number[] {
   const out: number[] = [];
   for (let i = 0; i < chains.length; i++) {
-    if (typeof chains[i][name] === "function") out.push(i);
+    if (typeof chains[i]![name] === "function") out.push(i);
   }
   return out;
 }

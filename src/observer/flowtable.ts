@@ -135,7 +135,7 @@ export class IdleBins {
  * The hash seed of this process, random: keys crafted to collide (spoofed packets that all land
  * in one bucket and turn every lookup into a walk of the whole chain) cannot be chosen without it.
  */
-const SEED = crypto.getRandomValues(new Int32Array(1))[0];
+const [SEED = 0] = crypto.getRandomValues(new Int32Array(1));
 
 /**
  * Mixes one key word into the state. Two multiplications with an xor-shift between them: the
@@ -186,7 +186,7 @@ export class FlowTable {
 
   /** Finds the entry of the packet's forward (`rev` false) or reverse key. */
   find(p: PacketView, rev: boolean, hash: number): FlowEntry | null {
-    let e = this.buckets[hash & this.mask];
+    let e: FlowEntry | null = this.buckets[hash & this.mask]!;
     const v6 = p.ipVersion === 6;
     if (rev) {
       while (e !== null) {
@@ -246,7 +246,7 @@ export class FlowTable {
         p.kPorts,
       );
     const i = hash & this.mask;
-    e.next = this.buckets[i];
+    e.next = this.buckets[i]!;
     this.buckets[i] = e;
     if (++this.size > this.buckets.length) this.grow();
     return e;
@@ -255,7 +255,7 @@ export class FlowTable {
   /** Removes an entry (it must be in the table). */
   remove(e: FlowEntry): void {
     const i = e.hash & this.mask;
-    let cur = this.buckets[i];
+    let cur: FlowEntry | null = this.buckets[i]!;
     if (cur === e) {
       this.buckets[i] = e.next;
     } else {
@@ -274,9 +274,9 @@ export class FlowTable {
    */
   probeCost(): number {
     let cost = 0;
-    for (let i = 0; i < this.buckets.length; i++) {
+    for (const head of this.buckets) {
       let n = 0;
-      for (let e = this.buckets[i]; e !== null; e = e.next) cost += ++n;
+      for (let e = head; e !== null; e = e.next) cost += ++n;
     }
     return cost;
   }
@@ -284,16 +284,16 @@ export class FlowTable {
   /** Every entry, in no particular order. */
   entries(): FlowEntry[] {
     const out: FlowEntry[] = [];
-    for (let i = 0; i < this.buckets.length; i++) {
-      for (let e = this.buckets[i]; e !== null; e = e.next) out.push(e);
+    for (const head of this.buckets) {
+      for (let e = head; e !== null; e = e.next) out.push(e);
     }
     return out;
   }
 
   /** Empties the table. */
   clear(): void {
-    for (let i = 0; i < this.buckets.length; i++) {
-      for (let e = this.buckets[i]; e !== null; e = e.next) e.state = DEAD;
+    for (const head of this.buckets) {
+      for (let e = head; e !== null; e = e.next) e.state = DEAD;
     }
     this.buckets = new Array(1024).fill(null);
     this.mask = 1023;
@@ -305,12 +305,12 @@ export class FlowTable {
     const n = old.length * 2;
     const nb: (FlowEntry | null)[] = new Array(n).fill(null);
     const mask = n - 1;
-    for (let i = 0; i < old.length; i++) {
-      let e = old[i];
+    for (const head of old) {
+      let e = head;
       while (e !== null) {
         const next = e.next;
         const j = e.hash & mask;
-        e.next = nb[j];
+        e.next = nb[j]!;
         nb[j] = e;
         e = next;
       }

@@ -86,11 +86,12 @@ export function compileShape(
   const at = new Int32Array(texts.length);
   const len = new Int32Array(texts.length);
   for (let i = 0, j = 0; i < texts.length; i++) {
+    const t = texts[i]!;
     at[i] = j;
-    len[i] = texts[i].length;
-    for (let c = 0; c < texts[i].length; c++) {
-      const code = texts[i].charCodeAt(c);
-      if (code > 0x7f) throw new Error(`record key text is not ASCII: ${texts[i]}`);
+    len[i] = t.length;
+    for (let c = 0; c < t.length; c++) {
+      const code = t.charCodeAt(c);
+      if (code > 0x7f) throw new Error(`record key text is not ASCII: ${t}`);
       K[j++] = code;
     }
   }
@@ -98,8 +99,8 @@ export function compileShape(
   const value = makeValue(text);
   const floatValue = makeFloat(text);
   // enough for every text, every value written unchecked (small integers) and the overrun
-  let reserve = len[VARIANTS * nk] + 8;
-  for (let i = 0; i < nk; i++) reserve += len[VARIANTS * i] + SMALL;
+  let reserve = len[VARIANTS * nk]! + 8;
+  for (let i = 0; i < nk; i++) reserve += len[VARIANTS * i]! + SMALL;
   const end = VARIANTS * nk;
 
   const write = (rec: Record<string, unknown>, o: ShapeOut): boolean => {
@@ -117,8 +118,8 @@ export function compileShape(
       }
       const x = rec[k];
       const t = VARIANTS * i + (x === true ? TRUE : x === false ? FALSE : x === null ? NULL : BARE);
-      const from = at[t];
-      const n = len[t];
+      const from = at[t]!;
+      const n = len[t]!;
       for (let j = 0; j < n; j += 8) v.setFloat64(p + j, KV.getFloat64(from + j, true), true);
       p += n;
       if (t === VARIANTS * i) {
@@ -132,8 +133,8 @@ export function compileShape(
       o.pos = o.mark;
       return false;
     }
-    const from = at[end];
-    const n = len[end];
+    const from = at[end]!;
+    const n = len[end]!;
     for (let j = 0; j < n; j += 8) v.setFloat64(p + j, KV.getFloat64(from + j, true), true);
     o.pos = p + n;
     return true;

@@ -311,12 +311,12 @@ export class Observer {
 
   private processBin(b: number): void {
     const idle = this.idleBins.take(b);
-    for (let i = 0; i < idle.length; i++) this.complete(idle[i]);
+    for (let i = 0; i < idle.length; i++) this.complete(idle[i]!);
     const exp = this.expiryBins.get(b);
     if (exp !== undefined) {
       // the list may grow while we walk it (flows completed in this very bin)
       for (let i = 0; i < exp.length; i++) {
-        const e = exp[i];
+        const e = exp[i]!;
         if (e.state === EXPIRING) this.emitEntry(e);
       }
       this.expiryBins.delete(b);

@@ -137,12 +137,12 @@ export class PacketView {
 
   /** Byte at `off`, or -1 if `off` is outside the captured frame. */
   u8(off: number): number {
-    return off >= 0 && off < this.pktEnd ? this.buf[off] : -1;
+    return off >= 0 && off < this.pktEnd ? this.buf[off]! : -1;
   }
 
   /** Big-endian u16 at `off`, or -1 if it is not entirely captured. */
   u16(off: number): number {
-    return off >= 0 && off + 2 <= this.pktEnd ? (this.buf[off] << 8) | this.buf[off + 1] : -1;
+    return off >= 0 && off + 2 <= this.pktEnd ? (this.buf[off]! << 8) | this.buf[off + 1]! : -1;
   }
 
   /** Big-endian u32 at `off`, or -1 if it is not entirely captured. */
@@ -152,11 +152,11 @@ export class PacketView {
 
   /** TCP source port (only when `tcpOff >= 0`). */
   get tcpSrcPort(): number {
-    return (this.buf[this.tcpOff] << 8) | this.buf[this.tcpOff + 1]; // TCP_SRC_PORT
+    return (this.buf[this.tcpOff]! << 8) | this.buf[this.tcpOff + 1]!; // TCP_SRC_PORT
   }
   /** TCP destination port (only when `tcpOff >= 0`). */
   get tcpDstPort(): number {
-    return (this.buf[this.tcpOff + 2] << 8) | this.buf[this.tcpOff + 3]; // TCP_DST_PORT
+    return (this.buf[this.tcpOff + 2]! << 8) | this.buf[this.tcpOff + 3]!; // TCP_DST_PORT
   }
   /** TCP sequence number (only when `tcpOff >= 0`). */
   get tcpSeq(): number {
@@ -168,15 +168,15 @@ export class PacketView {
   }
   /** UDP source port (only when `udpOff >= 0`). */
   get udpSrcPort(): number {
-    return (this.buf[this.udpOff] << 8) | this.buf[this.udpOff + 1]; // UDP_SRC_PORT
+    return (this.buf[this.udpOff]! << 8) | this.buf[this.udpOff + 1]!; // UDP_SRC_PORT
   }
   /** UDP destination port (only when `udpOff >= 0`). */
   get udpDstPort(): number {
-    return (this.buf[this.udpOff + 2] << 8) | this.buf[this.udpOff + 3]; // UDP_DST_PORT
+    return (this.buf[this.udpOff + 2]! << 8) | this.buf[this.udpOff + 3]!; // UDP_DST_PORT
   }
   /** UDP checksum field (only when `udpOff >= 0`). */
   get udpChecksum(): number {
-    return (this.buf[this.udpOff + 6] << 8) | this.buf[this.udpOff + 7]; // UDP_CHECKSUM
+    return (this.buf[this.udpOff + 6]! << 8) | this.buf[this.udpOff + 7]!; // UDP_CHECKSUM
   }
 
   /** Source address as text, as the original prints it (glibc `inet_ntop`). */

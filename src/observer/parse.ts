@@ -68,7 +68,7 @@ export function parseRecord(pkt: PacketView, buf: Uint8Array, dv: DataView, rec:
   pkt.seconds = sec + nsec / 1e9;
   pkt.wireLen = dv.getUint32(rec + 12, true); // REC_WIRE_LEN
   const linktype = dv.getUint16(rec + 16, true); // REC_LINKTYPE
-  pkt.direction = buf[rec + 18 /* REC_DIRECTION */];
+  pkt.direction = buf[rec + 18 /* REC_DIRECTION */]!;
   let off = rec + 20 /* REC_HEADER_LEN */;
   const end = off + caplen;
   pkt.pktEnd = end;
@@ -77,25 +77,25 @@ export function parseRecord(pkt: PacketView, buf: Uint8Array, dv: DataView, rec:
   switch (linktype) {
     case 1 /* LINKTYPE_ETHERNET */:
       if (end - off < 14 /* ETH_HEADER_LEN */) return PARSE_NONIP;
-      et = (buf[off + 12 /* ETH_TYPE */] << 8) | buf[off + 13 /* ETH_TYPE + 1 */];
+      et = (buf[off + 12 /* ETH_TYPE */]! << 8) | buf[off + 13 /* ETH_TYPE + 1 */]!;
       off += 14 /* ETH_HEADER_LEN */;
       break;
     case 113 /* LINKTYPE_LINUX_SLL */:
       if (end - off < 16 /* SLL_HEADER_LEN */) return PARSE_NONIP;
-      et = (buf[off + 14 /* SLL_PROTOCOL */] << 8) | buf[off + 15 /* SLL_PROTOCOL + 1 */];
+      et = (buf[off + 14 /* SLL_PROTOCOL */]! << 8) | buf[off + 15 /* SLL_PROTOCOL + 1 */]!;
       off += 16 /* SLL_HEADER_LEN */;
       break;
     case 276 /* LINKTYPE_LINUX_SLL2 */:
       if (end - off < 20 /* SLL2_HEADER_LEN */) return PARSE_NONIP;
-      et = (buf[off + 0 /* SLL2_PROTOCOL */] << 8) | buf[off + 1 /* SLL2_PROTOCOL + 1 */];
+      et = (buf[off + 0 /* SLL2_PROTOCOL */]! << 8) | buf[off + 1 /* SLL2_PROTOCOL + 1 */]!;
       off += 20 /* SLL2_HEADER_LEN */;
       break;
     case 101 /* LINKTYPE_RAW */: // raw IP: the version nibble decides
     case 12 /* LINKTYPE_RAW_DLT */:
       if (end - off < 1) return PARSE_NONIP;
-      et = (buf[off] >> 4) === 6
+      et = (buf[off]! >> 4) === 6
         ? 0x86dd /* ETHERTYPE_IPV6 */
-        : (buf[off] >> 4) === 4
+        : (buf[off]! >> 4) === 4
         ? 0x0800 /* ETHERTYPE_IPV4 */
         : 0;
       break;
@@ -114,7 +114,7 @@ export function parseRecord(pkt: PacketView, buf: Uint8Array, dv: DataView, rec:
     et === 0x9100 /* ETHERTYPE_QINQ_OLD */
   ) {
     if (end - off < 4 /* VLAN_TAG_LEN */) return PARSE_NONIP;
-    et = (buf[off + 2 /* VLAN_INNER_TYPE */] << 8) | buf[off + 3 /* VLAN_INNER_TYPE + 1 */];
+    et = (buf[off + 2 /* VLAN_INNER_TYPE */]! << 8) | buf[off + 3 /* VLAN_INNER_TYPE + 1 */]!;
     off += 4 /* VLAN_TAG_LEN */;
   }
   if (et === 0x0800 /* ETHERTYPE_IPV4 */) return parseIp4(pkt, buf, dv, off, end);
@@ -132,7 +132,7 @@ function parseIp4(
   const len = end - off;
   // the original cannot read the addresses of a shorter header: a "short key"
   if (len < 20 /* IPV4_HEADER_LEN */) return PARSE_SHORT;
-  const b0 = buf[off + 0 /* IPV4_VER_IHL */];
+  const b0 = buf[off + 0 /* IPV4_VER_IHL */]!;
   const ihl = (b0 & 15) << 2;
   if ((b0 >> 4) !== 4 || ihl < 20 /* IPV4_HEADER_LEN */) return PARSE_MALFORMED;
   pkt.buf = buf;
@@ -141,11 +141,11 @@ function parseIp4(
   pkt.ipOff = off;
   pkt.ipEnd = end;
   pkt.ipSize = len;
-  pkt.trafficClass = buf[off + 1 /* IPV4_TOS */];
-  const proto = buf[off + 9 /* IPV4_PROTOCOL */];
+  pkt.trafficClass = buf[off + 1 /* IPV4_TOS */]!;
+  const proto = buf[off + 9 /* IPV4_PROTOCOL */]!;
   pkt.proto = proto;
-  const fragWord = (buf[off + 6 /* IPV4_FLAGS_FRAG */] << 8) |
-    buf[off + 7 /* IPV4_FLAGS_FRAG + 1 */];
+  const fragWord = (buf[off + 6 /* IPV4_FLAGS_FRAG */]! << 8) |
+    buf[off + 7 /* IPV4_FLAGS_FRAG + 1 */]!;
   pkt.ipEvil = (fragWord & 0x8000 /* IPV4_EVIL */) !== 0;
   pkt.fragOffset = fragWord & 0x1fff /* IPV4_FRAG_OFFSET */;
   // libtrace gives no payload for non-first fragments or a header longer than the capture
@@ -163,13 +163,14 @@ function parseIp4(
   ) {
     const q = pkt.quoteOff;
     const qlen = end - q;
-    const qb0 = buf[q + 0 /* IPV4_VER_IHL */];
+    const qb0 = buf[q + 0 /* IPV4_VER_IHL */]!;
     const qihl = (qb0 & 15) << 2;
     if ((qb0 >> 4) !== 4 || qihl < 20 /* IPV4_HEADER_LEN */) return PARSE_SHORT;
-    const qproto = buf[q + 9 /* IPV4_PROTOCOL */];
+    const qproto = buf[q + 9 /* IPV4_PROTOCOL */]!;
     pkt.quoteVersion = 4;
     pkt.quoteProto = qproto;
-    const qFrag = ((buf[q + 6 /* IPV4_FLAGS_FRAG */] << 8) | buf[q + 7 /* IPV4_FLAGS_FRAG + 1 */]) &
+    const qFrag =
+      ((buf[q + 6 /* IPV4_FLAGS_FRAG */]! << 8) | buf[q + 7 /* IPV4_FLAGS_FRAG + 1 */]!) &
       0x1fff /* IPV4_FRAG_OFFSET */;
     const qHasPayload = qFrag === 0 && qihl <= qlen;
     if (qHasPayload) pkt.quoteL4Off = q + qihl;
@@ -214,7 +215,7 @@ function parseIp4(
  */
 let skipProto = 0;
 function skipExt6(buf: Uint8Array, off: number, end: number): number {
-  let nxt = buf[off + 6 /* IPV6_NEXT_HEADER */];
+  let nxt = buf[off + 6 /* IPV6_NEXT_HEADER */]!;
   let p = off + 40 /* IPV6_HEADER_LEN */;
   for (;;) {
     if (
@@ -222,13 +223,13 @@ function skipExt6(buf: Uint8Array, off: number, end: number): number {
       nxt === 60 /* IPV6_DSTOPTS */
     ) {
       if (end - p < 8 /* IPV6_EXT_MIN_LEN */) break;
-      const hl = (buf[p + 1 /* IPV6_EXT_LEN */] + 1) << 3;
+      const hl = (buf[p + 1 /* IPV6_EXT_LEN */]! + 1) << 3;
       if (end - p < hl) break;
-      nxt = buf[p + 0 /* IPV6_EXT_NEXT */];
+      nxt = buf[p + 0 /* IPV6_EXT_NEXT */]!;
       p += hl;
     } else if (nxt === 44 /* IPV6_FRAGMENT */) {
       if (end - p < 8 /* IPV6_EXT_MIN_LEN */) break;
-      nxt = buf[p + 0 /* IPV6_EXT_NEXT */];
+      nxt = buf[p + 0 /* IPV6_EXT_NEXT */]!;
       p += 8 /* IPV6_EXT_MIN_LEN */;
     } else {
       skipProto = nxt;
@@ -248,7 +249,7 @@ function parseIp6(
 ): number {
   const len = end - off;
   if (len < 40 /* IPV6_HEADER_LEN */) return PARSE_SHORT;
-  if ((buf[off + 0 /* IPV6_VER_TC_FLOW */] >> 4) !== 6) return PARSE_MALFORMED;
+  if ((buf[off + 0 /* IPV6_VER_TC_FLOW */]! >> 4) !== 6) return PARSE_MALFORMED;
   pkt.buf = buf;
   pkt.dv = dv;
   pkt.ipVersion = 6;
@@ -257,8 +258,8 @@ function parseIp6(
   pkt.ipOff = off;
   pkt.ipEnd = end;
   pkt.ipSize = len;
-  pkt.trafficClass = ((buf[off + 0 /* IPV6_VER_TC_FLOW */] & 15) << 4) |
-    (buf[off + 1 /* IPV6_VER_TC_FLOW + 1 */] >> 4);
+  pkt.trafficClass = ((buf[off + 0 /* IPV6_VER_TC_FLOW */]! & 15) << 4) |
+    (buf[off + 1 /* IPV6_VER_TC_FLOW + 1 */]! >> 4);
   const l4 = skipExt6(buf, off, end);
   const proto = skipProto;
   pkt.proto = proto;
@@ -274,21 +275,21 @@ function parseIp6(
   ) {
     const q = pkt.quoteOff;
     // an ICMPv6 error quoting something that is not IPv6: the original reads garbage there
-    if ((buf[q + 0 /* IPV6_VER_TC_FLOW */] >> 4) !== 6) return PARSE_SHORT;
+    if ((buf[q + 0 /* IPV6_VER_TC_FLOW */]! >> 4) !== 6) return PARSE_SHORT;
     const ql4 = skipExt6(buf, q, end);
     const qproto = skipProto;
     pkt.quoteVersion = 6;
     pkt.quoteProto = qproto;
     pkt.quoteL4Off = ql4;
     setKey6(pkt, dv, q);
-    pkt.kProto = buf[q + 6 /* IPV6_NEXT_HEADER */];
+    pkt.kProto = buf[q + 6 /* IPV6_NEXT_HEADER */]!;
     pkt.kQuoted = true;
     if (hasPorts(qproto)) keyPorts(pkt, buf, ql4, end);
     return status;
   }
 
   setKey6(pkt, dv, off);
-  pkt.kProto = buf[off + 6 /* IPV6_NEXT_HEADER */];
+  pkt.kProto = buf[off + 6 /* IPV6_NEXT_HEADER */]!;
   if (hasPorts(proto)) keyPorts(pkt, buf, l4, end);
   return status;
 }
@@ -312,18 +313,18 @@ function keyPorts(pkt: PacketView, buf: Uint8Array, p: number, end: number): voi
   pkt.kPortLen = n;
   switch (n) {
     case 4:
-      pkt.kPorts = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
-      pkt.kRevPorts = (buf[p + 2] << 24) | (buf[p + 3] << 16) | (buf[p] << 8) | buf[p + 1];
+      pkt.kPorts = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+      pkt.kRevPorts = (buf[p + 2]! << 24) | (buf[p + 3]! << 16) | (buf[p]! << 8) | buf[p + 1]!;
       break;
     case 3:
-      pkt.kPorts = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
-      pkt.kRevPorts = (buf[p + 2] << 16) | (buf[p] << 8) | buf[p + 1];
+      pkt.kPorts = (buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!;
+      pkt.kRevPorts = (buf[p + 2]! << 16) | (buf[p]! << 8) | buf[p + 1]!;
       break;
     case 2:
-      pkt.kPorts = pkt.kRevPorts = (buf[p] << 8) | buf[p + 1];
+      pkt.kPorts = pkt.kRevPorts = (buf[p]! << 8) | buf[p + 1]!;
       break;
     case 1:
-      pkt.kPorts = pkt.kRevPorts = buf[p];
+      pkt.kPorts = pkt.kRevPorts = buf[p]!;
       break;
     default:
       pkt.kPortLen = 0;
@@ -339,8 +340,8 @@ function parseTransport(pkt: PacketView, buf: Uint8Array, proto: number, end: nu
     if (avail < 20 /* TCP_HEADER_LEN */) return PARSE_OK_MALFORMED;
     pkt.tcpOff = l4;
     // nine bits: AE (RFC 9768, the former NS) is the low bit of the data-offset byte
-    pkt.tcpFlags = ((buf[l4 + 12 /* TCP_DATA_OFF */] & 1) << 8) | buf[l4 + 13 /* TCP_FLAGS */];
-    const hl = (buf[l4 + 12 /* TCP_DATA_OFF */] >> 4) << 2;
+    pkt.tcpFlags = ((buf[l4 + 12 /* TCP_DATA_OFF */]! & 1) << 8) | buf[l4 + 13 /* TCP_FLAGS */]!;
+    const hl = (buf[l4 + 12 /* TCP_DATA_OFF */]! >> 4) << 2;
     pkt.tcpHdrLen = hl;
     if (hl > avail) {
       // data offset beyond the capture: no payload (the original raises here)
@@ -362,8 +363,8 @@ function parseTransport(pkt: PacketView, buf: Uint8Array, proto: number, end: nu
   if (proto === (pkt.ipVersion === 4 ? 1 /* PROTO_ICMP */ : 58 /* PROTO_ICMP6 */)) {
     if (avail < 4) return PARSE_OK_MALFORMED; // type, code, checksum
     pkt.icmpOff = l4;
-    pkt.icmpType = buf[l4];
-    pkt.icmpCode = buf[l4 + 1];
+    pkt.icmpType = buf[l4]!;
+    pkt.icmpCode = buf[l4 + 1]!;
     const t = pkt.icmpType;
     const quotes = pkt.ipVersion === 4 ? icmp4Quotes(t) : t >= 1 && t <= 4;
     // the quotation follows type, code, checksum and 4 bytes the error types leave unused

@@ -279,7 +279,7 @@ export class NdjsonWriter implements ShapeOut {
 
   private arr(a: number[]): void {
     if (this.pos + a.length > this.buf.length) this.grow(a.length);
-    for (let i = 0; i < a.length; i++) this.buf[this.pos++] = a[i];
+    for (let i = 0; i < a.length; i++) this.buf[this.pos++] = a[i]!;
   }
 
   private bytes(a: Uint8Array): void {
@@ -287,7 +287,7 @@ export class NdjsonWriter implements ShapeOut {
     // keys are short: a loop beats a call to TypedArray.prototype.set
     const b = this.buf;
     let p = this.pos;
-    for (let i = 0; i < a.length; i++) b[p++] = a[i];
+    for (let i = 0; i < a.length; i++) b[p++] = a[i]!;
     this.pos = p;
   }
 

@@ -105,11 +105,11 @@ export const accecnPlugin: Plugin = {
     const conn = connectivityOf(answers[0] !== null, answers[1] !== null);
     const conditions = [`accecn.connectivity.${conn}`];
     if (answers[1] === null) return conditions;
-    const fb = accecnFeedback(answers[1]);
+    const fb = accecnFeedback(answers[1]!);
     conditions.push(`accecn.negotiation.${fb.negotiation}`);
     if (fb.negotiation !== "accecn") return conditions;
     ACCECN_SYN_ECN.forEach((ecn, i) => {
-      const a = answers[i + 1];
+      const a = answers[i + 1]!;
       const sent = ECN_NAMES[ecn];
       if (a === null) conditions.push(`accecn.syn.${sent}.unanswered`);
       else {

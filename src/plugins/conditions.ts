@@ -38,7 +38,7 @@ export function connectivity(base: number, test: number): string {
  */
 export function dnsProbeConditions(plugin: string, flows: FlowResult[]): string[] {
   if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
-  const [base, test] = flows;
+  const base = flows[0]!, test = flows[1]!;
   const conn = connectivityOf(
     base.dns_response_valid === true,
     test.dns_response_valid === true,

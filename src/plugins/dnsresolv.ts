@@ -25,8 +25,8 @@ export function parseNameServer(text: string): NameServer {
   const t = text.trim();
   let addr = t, port = "53";
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (bracket) [addr, port] = [bracket[1], bracket[2] ?? "53"];
-  else if (/^[^:]+:\d+$/.test(t)) [addr, port] = t.split(":");
+  if (bracket) [addr, port] = [bracket[1]!, bracket[2] ?? "53"];
+  else if (/^[^:]+:\d+$/.test(t)) [addr = t, port = "53"] = t.split(":");
   if (ipVersion(addr) === 0) {
     throw new Error(`--resolver must be an IP address with an optional port: ${text}`);
   }

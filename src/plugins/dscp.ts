@@ -53,7 +53,7 @@ export const dscpPlugin: Plugin = {
   combineFlows(flows: FlowResult[]): string[] {
     // as the original: one unobserved flow and nothing else can be said
     if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
-    const [base, test] = flows;
+    const base = flows[0]!, test = flows[1]!;
     const prefix = (f: FlowResult) =>
       `dscp.${pyStr(pyOr(f.dscp_mark_syn_fwd, f.dscp_mark_data_fwd))}.`;
     const conditions = [

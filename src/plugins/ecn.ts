@@ -38,7 +38,7 @@ export const ecnPlugin: Plugin = {
     openOnly: true,
   }),
   combineFlows(flows: FlowResult[]): string[] {
-    const [base, test] = flows;
+    const base = flows[0]!, test = flows[1]!;
     const conditions = [`ecn.connectivity.${connectivity(base.spdr_state, test.spdr_state)}`];
     if (flows.some((f) => !f.observed)) conditions.push("pathspider.not_observed");
     if (test.observed && test.tcp_connected) {

@@ -51,7 +51,7 @@ export const evilbitPlugin: Plugin = {
   },
   combineFlows(flows: FlowResult[], args: PluginArgs): string[] {
     if (flows.some((f) => !f.observed)) return ["pathspider.not_observed"];
-    const [base, test] = flows;
+    const base = flows[0]!, test = flows[1]!;
     let ok: (f: FlowResult) => boolean;
     let markKey: string;
     if (args.connect === "dnsudp") {

@@ -24,7 +24,7 @@ export const h2Plugin: Plugin = {
     "its HTTP/2 SETTINGS). The certificate is not verified.\n",
   model: () => ({ kind: "desync", connections: [{ http2: false }, { http2: true }] }),
   combineFlows(flows: FlowResult[]): string[] {
-    const [base, test] = flows;
+    const base = flows[0]!, test = flows[1]!;
     const c = connectivity(base.spdr_state, test.spdr_state);
     const conditions = [`h2.connectivity.${c}`];
     if (c === "works") {

@@ -19,7 +19,7 @@ export const mssPlugin: Plugin = {
     "below the local one is 'deflated' (possibly clamped on the path).\n",
   model: () => ({ kind: "single" }),
   combineFlows(flows: FlowResult[]): string[] {
-    const f = flows[0];
+    const f = flows[0]!;
     // the original: no observation, no other condition (not even connectivity)
     if (!f.observed) return ["pathspider.not_observed"];
     if (!f.tcp_connected) return ["mss.connectivity.offline"];

@@ -11,11 +11,11 @@ import type { IpSpec, PacketSpec, UdpSpec } from "../wire/build.ts";
 import { TCP_SYN } from "../wire/tcp.ts";
 
 function random16(): number {
-  return crypto.getRandomValues(new Uint16Array(1))[0];
+  return crypto.getRandomValues(new Uint16Array(1))[0]!;
 }
 
 function random32(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0];
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 /** IP fields of a probe from `src` to the job's target; a random IPv4 id (never 0). */

@@ -44,13 +44,13 @@ export const tcpoptPlugin: Plugin = {
     configurations: [only(null), only(TS), only(WS), only(SACK)],
   }),
   combineFlows(flows: FlowResult[]): string[] {
-    const base = flows[0];
+    const base = flows[0]!;
     const conditions = OPTIONS.map((o, i) =>
-      `${o.prefix}.connectivity.${connectivity(base.spdr_state, flows[i + 1].spdr_state)}`
+      `${o.prefix}.connectivity.${connectivity(base.spdr_state, flows[i + 1]!.spdr_state)}`
     );
     if (flows.some((f) => !f.observed)) conditions.push("pathspider.not_observed");
     OPTIONS.forEach((o, i) => {
-      const f = flows[i + 1];
+      const f = flows[i + 1]!;
       if (f.observed && f.tcp_connected) {
         conditions.push(`${o.prefix}.negotiation.${f[o.field] ? "succeeded" : "failed"}`);
       }

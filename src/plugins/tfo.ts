@@ -64,7 +64,7 @@ export const tfoPlugin: Plugin = {
     }],
   }),
   combineFlows(flows: FlowResult[]): string[] {
-    const [base, request, data] = flows;
+    const base = flows[0]!, request = flows[1]!, data = flows[2]!;
     const c = connectivity(base.spdr_state, data.spdr_state);
     const conditions = [`tfo.connectivity.${c}`];
     if (flows.some((f) => !f.observed)) conditions.push("pathspider.not_observed");

@@ -65,8 +65,8 @@ export async function buildReport(paths: string[], opts: ReportOptions = {}): Pr
     ? new Comparison(byVantage ? [] : files.map((f) => f.label))
     : null;
   const groups = new Map<string, Tally>();
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i], tally = file.tally;
+  for (const [i, file] of files.entries()) {
+    const tally = file.tally;
     await readResults(file, (rec) => {
       tally.add(rec);
       if (groupKey !== null) {

@@ -56,7 +56,7 @@ export function targetKey(dip: string, dp: number): string | null {
   if (v === 0) return null;
   const n = v === 4 ? 2 : 8;
   let key = String.fromCharCode((v === 4 ? 4 : 6) | (dp >= 0 ? 0x100 : 0));
-  for (let i = 0; i < n; i++) key += String.fromCharCode((addr[2 * i] << 8) | addr[2 * i + 1]);
+  for (let i = 0; i < n; i++) key += String.fromCharCode((addr[2 * i]! << 8) | addr[2 * i + 1]!);
   return dp >= 0 ? key + String.fromCharCode(dp) : key;
 }
 
@@ -166,7 +166,7 @@ export class Comparison {
       const base = t * w;
       let present = 0, differs = false, first = 0, works = false, broken = false;
       for (let i = 0; i < runs; i++) {
-        const a = this.#slots[base + i];
+        const a = this.#slots[base + i]!;
         if (a === 0) continue;
         present++;
         if (first === 0) first = a;
@@ -174,14 +174,15 @@ export class Comparison {
         const o = outcome[a - 1];
         if (o === 1) works = true;
         else if (o === 2) broken = true;
+        const ci = common[i]!, mi = matrix[i]!;
         for (let j = i + 1; j < runs; j++) {
-          const b = this.#slots[base + j];
+          const b = this.#slots[base + j]!;
           if (b === 0) continue;
-          common[i][j]++, common[j][i]++;
-          if (a !== b) matrix[i][j]++, matrix[j][i]++;
+          ci[j]!++, common[j]![i]!++;
+          if (a !== b) mi[j]!++, matrix[j]![i]!++;
           const ob = outcome[b - 1];
-          if (o === 2 && ob === 1) pairs[i][j]++;
-          else if (o === 1 && ob === 2) pairs[j][i]++;
+          if (o === 2 && ob === 1) pairs[i]![j]!++;
+          else if (o === 1 && ob === 2) pairs[j]![i]!++;
         }
       }
       if (present === runs) inAll++;
@@ -192,8 +193,8 @@ export class Comparison {
           dip: target.dip,
           dp: target.dp,
           conditions: Array.from({ length: runs }, (_, i) => {
-            const id = this.#slots[base + i];
-            return id === 0 ? null : this.#sets[id - 1];
+            const id = this.#slots[base + i]!;
+            return id === 0 ? null : this.#sets[id - 1]!;
           }),
         });
       }

@@ -32,15 +32,9 @@ export function conditionParts(condition: string): ConditionParts {
   const colon = condition.indexOf(":");
   const name = colon < 0 ? condition : condition.slice(0, colon);
   const value = colon < 0 ? null : condition.slice(colon + 1);
-  const parts = name.split(".");
-  let family = "";
-  for (let i = 1; i < parts.length; i++) {
-    if (!isCodepoint(parts[i])) {
-      family = parts[i];
-      break;
-    }
-  }
-  return { plugin: parts[0], family, name, value };
+  const [plugin = "", ...rest] = name.split(".");
+  const family = rest.find((p) => !isCodepoint(p)) ?? "";
+  return { plugin, family, name, value };
 }
 
 /** One condition name and its counts: the name alone, or one entry per `:value`. */

@@ -32,7 +32,8 @@ export function asnOfResult(rec: Record<string, unknown>): string {
     if (ases.length > 0 && rec.sip_asn !== undefined && ases[0] === `AS${rec.sip_asn}`) {
       ases.shift();
     }
-    if (ases.length > 0) return ases[ases.length - 1];
+    const last = ases.at(-1);
+    if (last !== undefined) return last;
   }
   return "unknown";
 }
@@ -47,7 +48,7 @@ export function prefixOf(addr: unknown, len4: number, len6: number): string | nu
   const size = v === 4 ? 4 : 16, len = v === 4 ? len4 : len6;
   for (let i = 0; i < size; i++) {
     const keep = Math.max(0, Math.min(8, len - 8 * i));
-    bytes[i] &= (0xff00 >> keep) & 0xff;
+    bytes[i]! &= (0xff00 >> keep) & 0xff;
   }
   return `${formatIp(bytes, 0, size as 4 | 16)}/${len}`;
 }

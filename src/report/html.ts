@@ -368,7 +368,7 @@ export function renderHtml(r: Report, opts: HtmlOptions = {}): string {
           ["broken from \\ works from", ...c.runs],
           c.runs.map((a, i) => [
             a,
-            ...c.runs.map((_, j) => i === j ? "-" : String(c.pathDependent.pairs[i][j])),
+            ...c.runs.map((_, j) => i === j ? "-" : String(c.pathDependent.pairs[i]![j])),
           ]),
         ),
       `<h3>Changed targets${c.changed.length > limit ? ` (first ${limit})` : ""}</h3>`,

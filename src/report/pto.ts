@@ -106,8 +106,8 @@ export async function exportPto(
   const conditions = new Set<string>();
   const meta: Record<string, string> = {};
   let first: string | null = null, last: string | null = null;
-  for (let i = 0; i < paths.length; i++) {
-    const file = describeFile(paths[i], opts.metadata?.[i]);
+  for (const [i, path] of paths.entries()) {
+    const file = describeFile(path, opts.metadata?.[i]);
     const fileStart = rfc3339(file.metadata?.start), fileEnd = rfc3339(file.metadata?.end);
     for (const [k, v] of Object.entries(file.metadata ?? {})) {
       if (k === "counts" || v === null || v === undefined) continue;

@@ -26,7 +26,7 @@ function table(rows: string[][], indent = "  "): string[] {
   // the first column (a name) and a fourth (a note) read left-aligned, numbers right-aligned
   return rows.map((r) =>
     indent +
-    r.map((c, i) => i === 0 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")
+    r.map((c, i) => i === 0 || i === 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ")
       .trimEnd()
   );
 }
@@ -42,11 +42,12 @@ function conditionLines(t: Tally, indent = ""): string[] {
     for (const [family, names] of families) {
       rows.push([`${family || "(no family)"}`, "", ""]);
       for (const named of names) {
-        if (named.counts.length === 1 && named.counts[0][0] === named.name) {
+        const only = named.counts.length === 1 ? named.counts[0] : undefined;
+        if (only !== undefined && only[0] === named.name) {
           rows.push([
             `  ${named.name}`,
-            String(named.counts[0][1]),
-            pct(named.counts[0][1], t.of(named.name)),
+            String(only[1]),
+            pct(only[1], t.of(named.name)),
           ]);
           continue;
         }
@@ -167,14 +168,14 @@ function compareLines(r: Report, limit: number): string[] {
   );
   const m = [["", ...c.runs]];
   c.runs.forEach((a, i) =>
-    m.push([a, ...c.runs.map((_, j) => i === j ? "-" : `${c.matrix[i][j]}/${c.common[i][j]}`)])
+    m.push([a, ...c.runs.map((_, j) => i === j ? "-" : `${c.matrix[i]![j]}/${c.common[i]![j]}`)])
   );
   out.push(...table(m, "    "));
   if (c.pathDependent.targets > 0) {
     out.push("", "  broken from (row) and works from (column):");
     const p = [["", ...c.runs]];
     c.runs.forEach((a, i) =>
-      p.push([a, ...c.runs.map((_, j) => i === j ? "-" : String(c.pathDependent.pairs[i][j]))])
+      p.push([a, ...c.runs.map((_, j) => i === j ? "-" : String(c.pathDependent.pairs[i]![j]))])
     );
     out.push(...table(p, "    "));
   }
@@ -182,8 +183,8 @@ function compareLines(r: Report, limit: number): string[] {
     out.push("", "  changed targets:");
     for (const t of c.changed.slice(0, limit)) {
       out.push(`    ${t.dip}${t.dp === null ? "" : ` port ${t.dp}`}`);
-      c.runs.forEach((label, i) => {
-        const conds = t.conditions[i];
+      t.conditions.forEach((conds, i) => {
+        const label = c.runs[i];
         out.push(`      ${label}: ${conds === null ? "(no result)" : conds.join(" ") || "(none)"}`);
       });
     }

@@ -13,13 +13,13 @@ import { parseIpInto } from "../wire/ip.ts";
  * cluster of slots (10,000 addresses took 754 ms instead of 7 against the former FNV hash, whose
  * slots anyone could invert) cannot be made without it.
  */
-const SEED = crypto.getRandomValues(new Int32Array(1))[0];
+const [SEED = 0] = crypto.getRandomValues(new Int32Array(1));
 
 /** Hash of `src[off..off+words)`: each word mixed in by multiply, xor-shift, multiply. */
 function hashKey(src: Uint32Array, off: number, words: number): number {
   let h = SEED;
   for (let i = 0; i < words; i++) {
-    h = Math.imul(h ^ src[off + i], 0x9e3779b1);
+    h = Math.imul(h ^ src[off + i]!, 0x9e3779b1);
     h ^= h >>> 15;
     h = Math.imul(h, 0x85ebca77);
   }
@@ -71,7 +71,7 @@ class Table {
       }
       if (same) return false;
       if (empty) {
-        for (let i = 0; i < w; i++) slots[base + i] = src[off + i];
+        for (let i = 0; i < w; i++) slots[base + i] = src[off + i]!;
         return true;
       }
     }
@@ -130,7 +130,8 @@ export class AddrSet {
     if (v === 0) throw new Error(`not an IP address: ${addr}`);
     const words = v === 4 ? 1 : 4;
     for (let i = 0; i < words; i++) {
-      k[i] = ((b[4 * i] << 24) | (b[4 * i + 1] << 16) | (b[4 * i + 2] << 8) | b[4 * i + 3]) >>> 0;
+      k[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>>
+        0;
     }
     return v === 4 ? this.#v4.add(k) : this.#v6.add(k);
   }

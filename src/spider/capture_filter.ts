@@ -34,7 +34,10 @@ export function localPortRange(
 ): [number, number] {
   try {
     const [lo, hi] = read().trim().split(/\s+/).map(Number);
-    if (Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && lo <= hi && hi <= 65535) {
+    if (
+      lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi) &&
+      lo >= 1 && lo <= hi && hi <= 65535
+    ) {
       return [lo, hi];
     }
   } catch {

@@ -279,9 +279,7 @@ export class Engine {
       if (concurrent) {
         outcomes = await Promise.all(conns.map((opts, c) => this.#connect(t, c, opts)));
       } else {
-        for (let c = 0; c < conns.length; c++) {
-          outcomes.push(await this.#connect(t, c, conns[c]));
-        }
+        for (const [c, opts] of conns.entries()) outcomes.push(await this.#connect(t, c, opts));
       }
       this.#finish(t, outcomes);
     }
@@ -320,7 +318,7 @@ export class Engine {
     const maxBatch = this.o.workers * SYNC_JOBS_PER_WORKER;
     let exhausted = false;
     while (!this.#stopping && !exhausted) {
-      this.#configure(configs[0]);
+      this.#configure(configs[0]!);
       const batch: { t: Taken; outcomes: ConnOutcome[] }[] = [];
       const start = performance.now();
       await Promise.all(Array.from({ length: this.o.workers }, async () => {
@@ -338,12 +336,12 @@ export class Engine {
         }
       }));
       for (let c = 1; c < configs.length && batch.length > 0; c++) {
-        this.#configure(configs[c]);
+        this.#configure(configs[c]!);
         let next = 0;
         await Promise.all(
           Array.from({ length: Math.min(this.o.workers, batch.length) }, async () => {
             while (next < batch.length) {
-              const item = batch[next++];
+              const item = batch[next++]!;
               item.outcomes.push(await this.#connect(item.t, c, {}));
             }
           }),
@@ -421,8 +419,7 @@ export class Engine {
     const w = new WaitingJob(t, outcomes);
     const sip = t.source ?? null;
     const deadline = performance.now() + this.o.flowWaitMs;
-    for (let i = 0; i < outcomes.length; i++) {
-      const o = outcomes[i];
+    for (const [i, o] of outcomes.entries()) {
       const sp = Number(o.conn.sp);
       // a helper that reports no local address (a failed TLS connect) used the job's source
       const local = typeof o.conn.sip === "string" && o.conn.sip !== "" ? o.conn.sip : sip;
@@ -470,7 +467,9 @@ export class Engine {
     const job = w.t.job;
     const jobId = crypto.randomUUID().replaceAll("-", "");
     const sip = w.t.source ?? null;
-    const records: FlowResult[] = outcomes.map((o, i) => flowResult(flows[i], o, job.dip, jobId));
+    const records: FlowResult[] = outcomes.map((o, i) =>
+      flowResult(flows[i] ?? null, o, job.dip, jobId)
+    );
     records.sort((a, b) => a.config - b.config);
     let conditions: string[] | null = null;
     try {
@@ -511,7 +510,7 @@ export class ConfigGate {
   /** Resolves when configuration `c` is in force (open the connection right away). */
   acquire(c: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.#waiters[c].push(resolve);
+      this.#waiters[c]!.push(resolve);
       this.#schedule();
     });
   }
@@ -529,12 +528,12 @@ export class ConfigGate {
     // the next configuration after the current one that somebody waits for
     for (let k = 1; k <= n; k++) {
       const c = (this.#current + k + n) % n;
-      if (this.#waiters[c].length === 0) continue;
+      if (this.#waiters[c]!.length === 0) continue;
       if (c !== this.#current) {
-        this.apply(this.configs[c]);
+        this.apply(this.configs[c]!);
         this.#current = c;
       }
-      const ready = this.#waiters[c];
+      const ready = this.#waiters[c]!;
       this.#waiters[c] = [];
       for (const r of ready) r();
       if (this.#waiters.some((w) => w.length > 0)) this.#schedule();

@@ -81,7 +81,7 @@ export function redactArgv(argv: readonly string[]): string[] {
       continue;
     }
     const opt = /^(--?[^=]+)(=.*)?$/.exec(arg);
-    if (opt && arg.startsWith("-") && SECRET_OPTION.test(opt[1])) {
+    if (opt && arg.startsWith("-") && SECRET_OPTION.test(opt[1]!)) {
       if (opt[2] !== undefined) out.push(`${opt[1]}=***`);
       else {
         out.push(arg);

@@ -79,7 +79,7 @@ export class Pacer {
   #tryStart(): boolean {
     const now = this.#now();
     this.#refill(now);
-    if (this.#tokens < 1 || now - this.#starts[this.#next] < 1000) return false;
+    if (this.#tokens < 1 || now - this.#starts[this.#next]! < 1000) return false;
     this.#tokens -= 1;
     this.#starts[this.#next] = now;
     this.#next = this.#next + 1 === this.#rate ? 0 : this.#next + 1;
@@ -93,7 +93,7 @@ export class Pacer {
     const now = this.#now();
     this.#refill(now);
     const bucket = this.#tokens >= 1 ? 0 : (1 - this.#tokens) * 1000 / this.#rate;
-    const ring = this.#starts[this.#next] + 1000 - now;
+    const ring = this.#starts[this.#next]! + 1000 - now;
     return Math.max(0, bucket, ring);
   }
 
@@ -102,7 +102,7 @@ export class Pacer {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       while (this.#head < this.#queue.length && this.#tryStart()) {
-        const r = this.#queue[this.#head];
+        const r = this.#queue[this.#head]!;
         this.#queue[this.#head++] = undefined as unknown as () => void;
         r();
       }

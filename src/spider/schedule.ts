@@ -149,14 +149,14 @@ export class SeededRandom {
   /** The next 32 random bits. */
   next(): number {
     const s = this.#s;
-    const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
+    const r = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
+    const t = s[1]! << 9;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
     return r;
   }
 
@@ -191,14 +191,14 @@ export async function* shuffled(
       continue;
     }
     const k = rng.below(window);
-    const out = held[k];
+    const out = held[k]!;
     held[k] = j;
     yield out;
   }
   for (let i = held.length - 1; i > 0; i--) {
     const k = rng.below(i + 1);
-    const t = held[i];
-    held[i] = held[k];
+    const t = held[i]!;
+    held[i] = held[k]!;
     held[k] = t;
   }
   yield* held;

@@ -84,7 +84,7 @@ export type NeverProbeKind = "unspecified" | "loopback" | "link-local" | "multic
 
 /** The never-probe kind of an IPv4 address given as its four bytes at `b[o..o+4)`. */
 function neverProbe4(b: Uint8Array, o: number): NeverProbeKind | null {
-  const a = b[o];
+  const a = b[o]!;
   if (a === 0) return "unspecified"; // 0.0.0.0/8, "this network" (RFC 791, RFC 1122)
   if (a === 127) return "loopback"; // RFC 1122
   if (a === 169 && b[o + 1] === 254) return "link-local"; // RFC 3927
@@ -103,7 +103,7 @@ function neverProbe4(b: Uint8Array, o: number): NeverProbeKind | null {
 export function neverProbeKind(bytes: Uint8Array, version: 4 | 6): NeverProbeKind | null {
   if (version === 4) return neverProbe4(bytes, 0);
   if (bytes[0] === 0xff) return "multicast"; // RFC 4291
-  if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return "link-local"; // RFC 4291
+  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80) return "link-local"; // RFC 4291
   for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
   const mapped = bytes[10] === 0xff && bytes[11] === 0xff;
   if (!mapped && (bytes[10] !== 0 || bytes[11] !== 0)) return null;

@@ -11,8 +11,8 @@
  */
 export function sum16(buf: Uint8Array, start: number, end: number, sum = 0): number {
   let i = start;
-  for (; i + 1 < end; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (i < end) sum += buf[i] << 8;
+  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  if (i < end) sum += buf[i]! << 8;
   // fold now and then so the sum stays a small integer even for 64 KiB
   return (sum & 0xffff) + (sum >>> 16);
 }

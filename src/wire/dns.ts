@@ -28,7 +28,7 @@
  * const q = buildQuery(0x1234, "www.example.test", QTYPE_A);
  * assert(dnsMessageKind(q, 0, q.length) === DNS_QUERY && parseResponse(q) === null);
  * const r = q.slice();
- * r[2] |= 0x80; // QR: the same message as a response without answers
+ * r[2]! |= 0x80; // QR: the same message as a response without answers
  * assert(dnsMessageKind(r, 0, r.length) === DNS_RESPONSE);
  * assert(parseResponse(r)?.id === 0x1234);
  * assert(dnsMessageKind(r, 0, r.length - 1) === 0); // question cut off
@@ -96,11 +96,11 @@ export function dnsMessageKind(buf: Uint8Array, off: number, end: number): numbe
     if (pos < 0) return DNS_INVALID;
     if (lastType === TYPE_TSIG) ar--;
   }
-  return (buf[off + 2] & 0x80) !== 0 ? DNS_RESPONSE : DNS_QUERY;
+  return (buf[off + 2]! & 0x80) !== 0 ? DNS_RESPONSE : DNS_QUERY;
 }
 
 function u16(buf: Uint8Array, at: number): number {
-  return (buf[at] << 8) | buf[at + 1];
+  return (buf[at]! << 8) | buf[at + 1]!;
 }
 
 /**
@@ -112,7 +112,7 @@ function skipName(buf: Uint8Array, off: number, max: number, pos: number): numbe
   let resume = 0; // offset after the first pointer, 0 while uncompressed
   let pointers = 0;
   let nameLen = 0; // bytes of the uncompressed name so far, without its final zero
-  let label = buf[off + pos];
+  let label = buf[off + pos]!;
   while (label > 0) {
     let run = 0;
     while (label >= 192) {
@@ -122,10 +122,10 @@ function skipName(buf: Uint8Array, off: number, max: number, pos: number): numbe
       // follows until its pointer limit and then rejects; stop early
       if (++run > max) return -1;
       if (pos + 2 > max) return -1;
-      const target = ((label & 63) << 8) | buf[off + pos + 1];
+      const target = ((label & 63) << 8) | buf[off + pos + 1]!;
       if (target === 0 || target >= max || pointers > MAX_POINTERS) return -1;
       pos = target;
-      label = buf[off + pos];
+      label = buf[off + pos]!;
     }
     if (label === 0) break;
     if (label > MAX_LABEL || pos + 1 + label > max) return -1;
@@ -137,7 +137,7 @@ function skipName(buf: Uint8Array, off: number, max: number, pos: number): numbe
     pos += label;
     // at the very end of the message ldns keeps the previous label length, which then fails the
     // bounds check above on the next round
-    if (pos < max) label = buf[off + pos];
+    if (pos < max) label = buf[off + pos]!;
   }
   if (nameLen >= MAX_NAME) return -1;
   return resume > 0 ? resume : pos + 1;
@@ -203,7 +203,7 @@ function skipRdata(
         len = 16;
         break;
       case "S":
-        len = buf[off + pos] + 1;
+        len = buf[off + pos]! + 1;
         break;
       case "D":
         if (pos + 2 > end) return -1;
@@ -211,7 +211,7 @@ function skipRdata(
         break;
       case "H":
         if (pos + 4 > end) return -1;
-        len = buf[off + pos] + u16(buf, off + pos + 2) + 4;
+        len = buf[off + pos]! + u16(buf, off + pos + 2) + 4;
         break;
       default:
         len = end - pos;
@@ -277,7 +277,7 @@ export function frameTcp(msg: Uint8Array): Uint8Array {
  */
 export function tcpFrameLength(buf: Uint8Array): number {
   if (buf.length < 2) return -1;
-  const len = (buf[0] << 8) | buf[1];
+  const len = (buf[0]! << 8) | buf[1]!;
   return buf.length - 2 >= len ? len : -1;
 }
 

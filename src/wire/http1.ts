@@ -94,7 +94,7 @@ export function parseHead(buf: Uint8Array): HttpHead | null {
     .replace(/\r$/, "");
   const m = /^HTTP\/(\d\.\d) (\d{3})(?: .*)?$/.exec(first);
   if (m === null) return null;
-  return { version: m[1], status: Number(m[2]), text };
+  return { version: m[1]!, status: Number(m[2]), text };
 }
 
 /**
@@ -107,7 +107,7 @@ export function expectedBodyLength(buf: Uint8Array): number | null {
   if (end < 0) return null;
   const head = new TextDecoder("latin1").decode(buf.subarray(0, end));
   const status = /^HTTP\/\d\.\d (\d{3})/.exec(head);
-  if (status && /^(1\d\d|204|304)$/.test(status[1])) return 0;
+  if (status && /^(1\d\d|204|304)$/.test(status[1]!)) return 0;
   if (/\ntransfer-encoding:[^\n]*chunked/i.test(head)) return CHUNKED;
   if (/\ntransfer-encoding:/i.test(head)) return null;
   const cl = /\ncontent-length:[ \t]*(\d+)[ \t]*\r?\n/i.exec(head);

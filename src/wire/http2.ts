@@ -76,6 +76,6 @@ export function clientPreface(): Uint8Array {
  */
 export function serverPreface(buf: Uint8Array): "settings" | "other" | null {
   if (buf.length < 9) return null;
-  const stream = ((buf[5] & 0x7f) << 24) | (buf[6] << 16) | (buf[7] << 8) | buf[8];
-  return buf[3] === FRAME_SETTINGS && (buf[4] & 1) === 0 && stream === 0 ? "settings" : "other";
+  const stream = ((buf[5]! & 0x7f) << 24) | (buf[6]! << 16) | (buf[7]! << 8) | buf[8]!;
+  return buf[3] === FRAME_SETTINGS && (buf[4]! & 1) === 0 && stream === 0 ? "settings" : "other";
 }

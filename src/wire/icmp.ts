@@ -119,18 +119,18 @@ export class IcmpQuote {
   parse(buf: Uint8Array, icmp: number, end: number, v: 4 | 6): boolean {
     this.buf = buf;
     if (end - icmp < I_QUOTE) return false;
-    const type = buf[icmp + I_TYPE];
+    const type = buf[icmp + I_TYPE]!;
     this.type = type;
-    this.code = buf[icmp + I_CODE];
+    this.code = buf[icmp + I_CODE]!;
     let words = 0, unit = 0;
     if (v === 4) {
       if (type !== ICMP4_UNREACH && type !== ICMP4_TIME_EXCEEDED && type !== ICMP4_PARAM_PROBLEM) {
         if (type !== 4 && type !== 5) return false;
-      } else [words, unit] = [buf[icmp + I_LEN4], 4];
+      } else [words, unit] = [buf[icmp + I_LEN4]!, 4];
     } else {
       if (type < ICMP6_UNREACH || type > ICMP6_PARAM_PROBLEM) return false;
       if (type === ICMP6_UNREACH || type === ICMP6_TIME_EXCEEDED) {
-        [words, unit] = [buf[icmp + I_LEN6], 8];
+        [words, unit] = [buf[icmp + I_LEN6]!, 8];
       }
     }
     const q = icmp + I_QUOTE;
@@ -145,34 +145,34 @@ export class IcmpQuote {
     if (avail < 1) return false;
     this.l4 = -1;
     this.sport = this.dport = -1;
-    const ver = b[q] >> 4;
+    const ver = b[q]! >> 4;
     let l4 = 0;
     if (ver === 4) {
       if (avail < 20) return false;
       this.version = 4;
-      this.tos = b[q + IPV4_TOS];
-      this.fragWord = (b[q + IPV4_FLAGS_FRAG] << 8) | b[q + IPV4_FLAGS_FRAG + 1];
-      this.ttl = b[q + IPV4_TTL];
-      this.proto = b[q + IPV4_PROTOCOL];
-      l4 = q + ((b[q] & 15) << 2);
+      this.tos = b[q + IPV4_TOS]!;
+      this.fragWord = (b[q + IPV4_FLAGS_FRAG]! << 8) | b[q + IPV4_FLAGS_FRAG + 1]!;
+      this.ttl = b[q + IPV4_TTL]!;
+      this.proto = b[q + IPV4_PROTOCOL]!;
+      l4 = q + ((b[q]! & 15) << 2);
     } else if (ver === 6) {
       if (avail < IPV6_HEADER_LEN) return false;
       this.version = 6;
-      this.tos = ((b[q] & 15) << 4) | (b[q + 1] >> 4);
+      this.tos = ((b[q]! & 15) << 4) | (b[q + 1]! >> 4);
       this.fragWord = 0;
-      this.ttl = b[q + IPV6_HOP_LIMIT];
-      let next = b[q + IPV6_NEXT_HEADER];
+      this.ttl = b[q + IPV6_HOP_LIMIT]!;
+      let next = b[q + IPV6_NEXT_HEADER]!;
       l4 = q + IPV6_HEADER_LEN;
       while (isExtension(next) && l4 + 2 <= this.end) {
-        next = b[l4];
-        l4 += (b[l4 + 1] + 1) << 3;
+        next = b[l4]!;
+        l4 += (b[l4 + 1]! + 1) << 3;
       }
       this.proto = next;
     } else return false;
     if (l4 + 4 <= this.end) {
       this.l4 = l4;
-      this.sport = (b[l4 + TCP_SRC_PORT] << 8) | b[l4 + TCP_SRC_PORT + 1];
-      this.dport = (b[l4 + TCP_DST_PORT] << 8) | b[l4 + TCP_DST_PORT + 1];
+      this.sport = (b[l4 + TCP_SRC_PORT]! << 8) | b[l4 + TCP_SRC_PORT + 1]!;
+      this.dport = (b[l4 + TCP_DST_PORT]! << 8) | b[l4 + TCP_DST_PORT + 1]!;
     }
     return true;
   }
@@ -195,19 +195,19 @@ export class IcmpQuote {
   tcpSeq(): number {
     if (this.l4 < 0 || this.l4 + TCP_SEQ_NUM + 4 > this.end) return -1;
     const b = this.buf, o = this.l4 + TCP_SEQ_NUM;
-    return ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+    return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
   }
 
   /** Quoted TCP flags, all nine bits (AE too), -1 when not quoted. */
   tcpFlags(): number {
     if (this.l4 < 0 || this.l4 + TCP_FLAGS + 1 > this.end) return -1;
-    return ((this.buf[this.l4 + TCP_DATA_OFF] & 1) << 8) | this.buf[this.l4 + TCP_FLAGS];
+    return ((this.buf[this.l4 + TCP_DATA_OFF]! & 1) << 8) | this.buf[this.l4 + TCP_FLAGS]!;
   }
 
   /** The quoted TCP option bytes, null unless the whole TCP header is quoted. */
   tcpOptions(): Uint8Array | null {
     if (this.l4 < 0 || this.l4 + TCP_HEADER_LEN > this.end) return null;
-    const hl = (this.buf[this.l4 + TCP_DATA_OFF] >> 4) << 2;
+    const hl = (this.buf[this.l4 + TCP_DATA_OFF]! >> 4) << 2;
     if (hl < TCP_HEADER_LEN || this.l4 + hl > this.end) return null;
     return this.buf.subarray(this.l4 + TCP_HEADER_LEN, this.l4 + hl);
   }
@@ -221,18 +221,18 @@ export function optionMap(opts: Uint8Array): Map<number, string> {
   const out = new Map<number, string>();
   let i = 0;
   while (i < opts.length) {
-    const kind = opts[i];
+    const kind = opts[i]!;
     if (kind === 0) break;
     if (kind === 1) {
       i++;
       continue;
     }
-    if (i + 1 >= opts.length || opts[i + 1] < 2) break;
-    const end = Math.min(opts.length, i + opts[i + 1]);
+    if (i + 1 >= opts.length || opts[i + 1]! < 2) break;
+    const end = Math.min(opts.length, i + opts[i + 1]!);
     let hex = "";
-    for (let k = i + 2; k < end; k++) hex += opts[k].toString(16).padStart(2, "0");
+    for (let k = i + 2; k < end; k++) hex += opts[k]!.toString(16).padStart(2, "0");
     out.set(kind, hex);
-    i += opts[i + 1];
+    i += opts[i + 1]!;
   }
   return out;
 }

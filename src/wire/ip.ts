@@ -135,7 +135,7 @@ function parseV6Into(s: string, out: Uint8Array): boolean {
   if (n > 7) return false;
   // the groups after `::` move to the end; the gap fills with zeros
   const missing = 8 - n;
-  for (let k = 2 * n - 1; k >= 2 * gap; k--) out[k + 2 * missing] = out[k];
+  for (let k = 2 * n - 1; k >= 2 * gap; k--) out[k + 2 * missing] = out[k]!;
   out.fill(0, 2 * gap, 2 * (gap + missing));
   return true;
 }
@@ -177,7 +177,8 @@ export function ipValue(addr: string): { family: 4 | 6; value: bigint } | null {
   for (let i = 0; i < n; i += 4) {
     value = (value << 32n) |
       BigInt(
-        ((scratch[i] << 24) | (scratch[i + 1] << 16) | (scratch[i + 2] << 8) | scratch[i + 3]) >>>
+        ((scratch[i]! << 24) | (scratch[i + 1]! << 16) | (scratch[i + 2]! << 8) |
+          scratch[i + 3]!) >>>
           0,
       );
   }
@@ -251,7 +252,7 @@ function formatV6(b: Uint8Array, off: number, dottedTail: boolean): string {
       continue;
     }
     if (s.length > 0 && i !== best + bestLen) s += ":";
-    s += ((b[off + 2 * i] << 8) | b[off + 2 * i + 1]).toString(16);
+    s += ((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!).toString(16);
   }
   return s;
 }
@@ -271,7 +272,7 @@ function isCanonicalV6(s: string, b: Uint8Array): boolean {
       if (s.charCodeAt(p) !== 58) return false;
       p++;
     }
-    const g = (b[2 * i] << 8) | b[2 * i + 1];
+    const g = (b[2 * i]! << 8) | b[2 * i + 1]!;
     // the group's hex digits, lower case, no leading zeros
     let shift = 12;
     while (shift > 0 && (g >> shift) === 0) shift -= 4;

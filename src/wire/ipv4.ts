@@ -74,19 +74,19 @@ export class Ipv4Packet {
   /** The view of the header at `off`, or null when `buf[off, end)` does not hold a valid one. */
   static checked(buf: Uint8Array, off: number, end: number): Ipv4Packet | null {
     if (off < 0 || end > buf.length || end - off < IPV4_HEADER_LEN) return null;
-    const b0 = buf[off + IPV4_VER_IHL];
+    const b0 = buf[off + IPV4_VER_IHL]!;
     const hl = (b0 & 15) << 2;
     if (b0 >> 4 !== 4 || hl < IPV4_HEADER_LEN || hl > end - off) return null;
     return new Ipv4Packet(buf, off, hl);
   }
 
   private u16(at: number): number {
-    return (this.buf[this.off + at] << 8) | this.buf[this.off + at + 1];
+    return (this.buf[this.off + at]! << 8) | this.buf[this.off + at + 1]!;
   }
 
   /** ToS byte: DSCP << 2 | ECN. */
   get tos(): number {
-    return this.buf[this.off + IPV4_TOS];
+    return this.buf[this.off + IPV4_TOS]!;
   }
   /** Total length field (header and payload, as the sender wrote it). */
   get totalLen(): number {
@@ -110,11 +110,11 @@ export class Ipv4Packet {
   }
   /** TTL. */
   get ttl(): number {
-    return this.buf[this.off + IPV4_TTL];
+    return this.buf[this.off + IPV4_TTL]!;
   }
   /** Protocol of the payload. */
   get protocol(): number {
-    return this.buf[this.off + IPV4_PROTOCOL];
+    return this.buf[this.off + IPV4_PROTOCOL]!;
   }
   /** Header checksum field. */
   get checksum(): number {

@@ -75,31 +75,32 @@ export class Ipv6Packet {
   /** The view of the header at `off`, or null when `buf[off, end)` does not hold a valid one. */
   static checked(buf: Uint8Array, off: number, end: number): Ipv6Packet | null {
     if (off < 0 || end > buf.length || end - off < IPV6_HEADER_LEN) return null;
-    if (buf[off + IPV6_VER_TC_FLOW] >> 4 !== 6) return null;
+    if (buf[off + IPV6_VER_TC_FLOW]! >> 4 !== 6) return null;
     return new Ipv6Packet(buf, off);
   }
 
   /** Traffic class: DSCP << 2 | ECN. */
   get trafficClass(): number {
     const b = this.buf, o = this.off + IPV6_VER_TC_FLOW;
-    return ((b[o] & 15) << 4) | (b[o + 1] >> 4);
+    return ((b[o]! & 15) << 4) | (b[o + 1]! >> 4);
   }
   /** Flow label (20 bits). */
   get flowLabel(): number {
     const b = this.buf, o = this.off + IPV6_VER_TC_FLOW;
-    return ((b[o + 1] & 15) << 16) | (b[o + 2] << 8) | b[o + 3];
+    return ((b[o + 1]! & 15) << 16) | (b[o + 2]! << 8) | b[o + 3]!;
   }
   /** Payload length field. */
   get payloadLen(): number {
-    return (this.buf[this.off + IPV6_PAYLOAD_LEN] << 8) | this.buf[this.off + IPV6_PAYLOAD_LEN + 1];
+    return (this.buf[this.off + IPV6_PAYLOAD_LEN]! << 8) |
+      this.buf[this.off + IPV6_PAYLOAD_LEN + 1]!;
   }
   /** Next header of the fixed header. */
   get nextHeader(): number {
-    return this.buf[this.off + IPV6_NEXT_HEADER];
+    return this.buf[this.off + IPV6_NEXT_HEADER]!;
   }
   /** Hop limit. */
   get hopLimit(): number {
-    return this.buf[this.off + IPV6_HOP_LIMIT];
+    return this.buf[this.off + IPV6_HOP_LIMIT]!;
   }
   /** Source address bytes (a view). */
   get src(): Uint8Array {

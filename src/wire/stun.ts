@@ -73,7 +73,7 @@ export function parseBindingResponse(msg: Uint8Array, txid: Uint8Array): MappedA
       const a = address(msg, val, len, null);
       if (a) mapped = { ...a, from: "mapped" };
     } else if (at === ATTR.ERROR_CODE && len >= 4) {
-      const code = (msg[val + 2] & 7) * 100 + msg[val + 3];
+      const code = (msg[val + 2]! & 7) * 100 + msg[val + 3]!;
       const reason = new TextDecoder().decode(msg.subarray(val + 4, val + len));
       error = `${code} ${reason}`.trim();
     }
@@ -97,11 +97,11 @@ function address(
   const fam = msg[off + 1];
   const n = fam === 1 ? 4 : fam === 2 ? 16 : 0;
   if (n === 0 || len < 4 + n) return null;
-  let port = (msg[off + 2] << 8) | msg[off + 3];
+  let port = (msg[off + 2]! << 8) | msg[off + 3]!;
   const bytes = msg.slice(off + 4, off + 4 + n);
   if (xor) {
-    port ^= (xor[0] << 8) | xor[1];
-    for (let i = 0; i < n; i++) bytes[i] ^= xor[i];
+    port ^= (xor[0]! << 8) | xor[1]!;
+    for (let i = 0; i < n; i++) bytes[i]! ^= xor[i]!;
   }
   return { address: formatIp(bytes), port, family: n === 4 ? 4 : 6 };
 }
@@ -114,7 +114,7 @@ export function parseStunServer(text: string): { host: string; port: number } | 
   let host = text, port = STUN_PORT;
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   if (bracket) {
-    host = bracket[1];
+    host = bracket[1]!;
     if (bracket[2] !== undefined) port = Number(bracket[2]);
   } else if ((text.match(/:/g) ?? []).length === 1) {
     const i = text.indexOf(":");

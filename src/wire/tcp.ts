@@ -148,19 +148,19 @@ export class TcpOptions {
     const hdrEnd = pkt.tcpOff + pkt.tcpHdrLen;
     const end = hdrEnd < pkt.ipEnd ? hdrEnd : pkt.ipEnd;
     while (cp < end) {
-      const kind = b[cp];
+      const kind = b[cp]!;
       if (kind === TO_NOP) {
         cp++;
         continue;
       }
       if (kind === TO_EOL) break;
-      if (cp + 1 >= end || b[cp + 1] < 2) {
+      if (cp + 1 >= end || b[cp + 1]! < 2) {
         this.malformed = true;
         break;
       }
-      const next = cp + b[cp + 1];
+      const next = cp + b[cp + 1]!;
       const vEnd = next < end ? next : end;
-      if (this.off[kind] < 0) this.kinds.push(kind);
+      if (this.off[kind]! < 0) this.kinds.push(kind);
       this.off[kind] = cp + 2;
       this.len[kind] = vEnd - (cp + 2);
       cp = next;
@@ -170,13 +170,13 @@ export class TcpOptions {
 
   /** True when the kind was present. */
   has(kind: number): boolean {
-    return this.off[kind] >= 0;
+    return this.off[kind]! >= 0;
   }
 
   /** The value bytes of a kind (a view into the packet buffer, valid until the next packet). */
   value(kind: number): Uint8Array | null {
-    const o = this.off[kind];
-    return o < 0 ? null : this.buf.subarray(o, o + this.len[kind]);
+    const o = this.off[kind]!;
+    return o < 0 ? null : this.buf.subarray(o, o + this.len[kind]!);
   }
 }
 
@@ -197,13 +197,13 @@ export class TcpPacket {
   /** The view of the header at `off`, or null when `buf[off, end)` does not hold a valid one. */
   static checked(buf: Uint8Array, off: number, end: number): TcpPacket | null {
     if (off < 0 || end > buf.length || end - off < TCP_HEADER_LEN) return null;
-    const hl = (buf[off + TCP_DATA_OFF] >> 4) << 2;
+    const hl = (buf[off + TCP_DATA_OFF]! >> 4) << 2;
     if (hl < TCP_HEADER_LEN || hl > end - off) return null;
     return new TcpPacket(buf, off, hl);
   }
 
   private u16(at: number): number {
-    return (this.buf[this.off + at] << 8) | this.buf[this.off + at + 1];
+    return (this.buf[this.off + at]! << 8) | this.buf[this.off + at + 1]!;
   }
   private u32(at: number): number {
     return ((this.u16(at) << 16) | this.u16(at + 2)) >>> 0;
@@ -227,7 +227,7 @@ export class TcpPacket {
   }
   /** All nine flag bits (AE included), as the original reports them. */
   get flags(): number {
-    return ((this.buf[this.off + TCP_DATA_OFF] & 1) << 8) | this.buf[this.off + TCP_FLAGS];
+    return ((this.buf[this.off + TCP_DATA_OFF]! & 1) << 8) | this.buf[this.off + TCP_FLAGS]!;
   }
   /** Window. */
   get window(): number {

@@ -49,7 +49,7 @@ export class UdpPacket {
   }
 
   private u16(at: number): number {
-    return (this.buf[this.off + at] << 8) | this.buf[this.off + at + 1];
+    return (this.buf[this.off + at]! << 8) | this.buf[this.off + at + 1]!;
   }
 
   /** Source port. */

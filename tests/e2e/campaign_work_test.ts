@@ -219,6 +219,7 @@ Deno.test("campaign work on SIGINT stores what it measured, gives back the rest 
     assert.equal(st.code, 130, w.stderr);
     // nothing stays in flight: the job measured was stored, the ones taken ahead given back
     const after = await status();
+    assert.ok(after, "the vantage still reports its status");
     assert.equal(after.inFlight, 0);
     assert.ok(after.done >= 1, "the job being measured was finished and stored");
     assert.equal(after.done + after.left, total);

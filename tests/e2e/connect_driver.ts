@@ -33,7 +33,7 @@ const t0 = performance.now();
 async function worker() {
   while (next < input.calls.length) {
     const i = next++;
-    const c = input.calls[i];
+    const c = input.calls[i]!;
     results[i] = await CONNECT_HELPERS[c.mode].run({
       job: c.job,
       opts: c.opts ?? {},

@@ -90,7 +90,7 @@ async function synFields(pcap: string) {
     return {
       sport: Number(sport),
       mss: Number(mss || 0),
-      tfo: kinds.split(",").includes("34"),
+      tfo: kinds!.split(",").includes("34"),
       payload: Number(len || 0),
     };
   });
@@ -121,7 +121,7 @@ Deno.test({
         );
         const out = await drive(tb, calls);
         out.results.forEach((r, i) => {
-          const c = calls[i];
+          const c = calls[i]!;
           assert.equal(r.spdr_state, OK, `${c.mode} ${c.job.dip}: ${JSON.stringify(r)}`);
           assert.ok(r.sp > 0, `${c.mode} ${c.job.dip} reports its port`);
           assert.equal(r.sip, c.job.dip.includes(":") ? "fd00:c::2" : "198.18.0.2");
@@ -139,7 +139,7 @@ Deno.test({
         );
         const out = await drive(tb, calls);
         out.results.forEach((r, i) => {
-          const c = calls[i];
+          const c = calls[i]!;
           assert.equal(r.spdr_state, TIMEOUT, `${c.mode} ${c.job.dip}: ${JSON.stringify(r)}`);
           // node:tls (https) gives no local port before the handshake completes
           if (c.mode !== "https") {
@@ -159,7 +159,7 @@ Deno.test({
         );
         const out = await drive(tb, calls);
         out.results.forEach((r, i) => {
-          const c = calls[i];
+          const c = calls[i]!;
           assert.equal(r.spdr_state, FAILED, `${c.mode} ${c.job.dip}: ${JSON.stringify(r)}`);
           // the reactor's helpers know their port after a refusal; https (node:tls) may not
           if (c.mode !== "https") assert.ok(r.sp > 0, `${c.mode} ${c.job.dip} reports its port`);
@@ -188,7 +188,7 @@ Deno.test({
         await dump.stop();
         const packets = await readPackets(pcap);
         out.results.forEach((r, i) => {
-          const c = calls[i];
+          const c = calls[i]!;
           const want = c.opts!.tos! >> 2;
           const label = `${c.mode} ${c.job.dip} dscp ${want}`;
           assert.equal(r.spdr_state, OK, label);
@@ -233,7 +233,7 @@ Deno.test({
         await dump.stop();
         const syns = await synFields(pcap);
         out.results.forEach((r, i) => {
-          const c = calls[i];
+          const c = calls[i]!;
           const label = `${c.mode} ${c.job.dip} ${JSON.stringify(c.opts)} #${i}`;
           assert.equal(r.spdr_state, OK, `${label}: ${JSON.stringify(r)}`);
           const syn = syns.find((p) => p.sport === r.sp);
@@ -253,7 +253,7 @@ Deno.test({
       await t.step("500 concurrent connects all complete and leave no socket open", async () => {
         const calls: Call[] = Array.from({ length: 500 }, (_, i) => ({
           mode: "tcp" as const,
-          job: { dip: addrs(www)[i % 2], dp: 80 },
+          job: { dip: addrs(www)[i % 2]!, dp: 80 },
           timeoutMs: 20_000,
         }));
         const out = await drive(tb, calls, 500);

@@ -11,7 +11,7 @@ import { havePeer, PEER } from "../peer.ts";
 function byDomain(results: Result[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const r of results) (out[r.domain as string] ??= []).push(r.dip);
-  for (const k of Object.keys(out)) out[k].sort();
+  for (const k of Object.keys(out)) out[k]!.sort();
   return out;
 }
 

@@ -66,7 +66,7 @@ async function withTestbed(fn: (tb: Testbed) => Promise<void>) {
 
 /** What `name` should give in `mode`. */
 function expected(name: string, mode: string): string[] {
-  const want = EXPECT[name];
+  const want = EXPECT[name]!;
   // a bare handshake carries no data: the server sends no ECT-marked packet at all
   if (mode === "tcp" && want.length === 5) {
     return [...want.slice(0, 2), ...["ect0", "ect1", "ce"].map((m) => `ecn.ipmark.${m}.not_seen`)];
@@ -124,15 +124,15 @@ Deno.test("measure ecn --output-flows gives both flow records with config and sp
       true,
     ]]);
     // the baseline SYN carries no ECN setup flags, the experiment's carries ECE|CWR
-    assert.equal((flows[0].tcp_synflags_fwd as number) & 0xc0, 0);
-    assert.equal((flows[1].tcp_synflags_fwd as number) & 0xc0, 0xc0);
+    assert.equal((flows[0]!.tcp_synflags_fwd as number) & 0xc0, 0);
+    assert.equal((flows[1]!.tcp_synflags_fwd as number) & 0xc0, 0xc0);
     assert.equal(clean.missed_flows, 0);
     assert.deepEqual(clean.path, [clean.sip, clean.dip]);
     const broken = resultOf(out.results, tb, "noecnsyn", 6);
     const bf = broken.flow_results as Record<string, unknown>[];
     // the failed experiment still meets its flow (the original reported sp 0 and lost it)
     assert.deepEqual(bf.map((f) => [f.spdr_state, f.observed]), [[0, true], [2, true]]);
-    assert.equal(bf[1].tcp_connected, false);
+    assert.equal(bf[1]!.tcp_connected, false);
   });
 });
 

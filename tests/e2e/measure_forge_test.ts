@@ -46,7 +46,7 @@ async function withTestbed(fn: (tb: Testbed) => Promise<void>) {
       const [cmd, addr, bpf] of [
         ["iptables", noopts.v4!, BPF_V4_SURPLUS],
         ["ip6tables", noopts.v6!, BPF_V6_SURPLUS],
-      ]
+      ] as const
     ) {
       await run(
         [cmd, "-A", "FORWARD", "-d", addr, "-m", "bpf", "--bytecode", bpf, "-j", "DROP"],
@@ -92,7 +92,7 @@ const CONNECTIVITY: Record<string, Record<Name, [string, string]>> = {
 };
 
 function expected(plugin: string, name: Name, fam: 4 | 6): string[] {
-  const conn = CONNECTIVITY[plugin][name][fam === 4 ? 0 : 1];
+  const conn = CONNECTIVITY[plugin]![name][fam === 4 ? 0 : 1];
   const out = [`${plugin}.connectivity.${conn}`];
   if (plugin === "evilbit" && (conn === W || conn === "transient")) {
     out.push(`evilbit.mark.${name === "evilrev" && fam === 4 ? "seen" : "not_seen"}`);
@@ -220,14 +220,14 @@ Deno.test("forged packets carry the evil bit, a zero checksum or a checksummed o
     ]);
     assert.equal(dns.length, 4);
     // udpzero: computed, then zero; udpopts: no trailer, then IP longer than UDP
-    assert.notEqual(Number(dns[0][0]), 0);
-    assert.equal(dns[0][3], "1");
-    assert.equal(Number(dns[1][0]), 0);
+    assert.notEqual(Number(dns[0]![0]), 0);
+    assert.equal(dns[0]![3], "1");
+    assert.equal(Number(dns[1]![0]), 0);
     // the options trailer is outside the UDP checksum, which still verifies
-    assert.equal(dns[3][3], "1");
-    const [, udpLen, ipLen] = dns[3].slice(0, 3).map(Number);
-    assert.equal(ipLen - 20 - udpLen, ((20 + udpLen) & 1) + 4);
-    assert.equal(Number(dns[2][2]) - 20, Number(dns[2][1]));
+    assert.equal(dns[3]![3], "1");
+    const [, udpLen, ipLen] = dns[3]!.slice(0, 3).map(Number);
+    assert.equal(ipLen! - 20 - udpLen!, ((20 + udpLen!) & 1) + 4);
+    assert.equal(Number(dns[2]![2]) - 20, Number(dns[2]![1]));
     // the server answered every query (a reply from port 53 for each)
     const replies = await fields(cap.path, `ip.src == ${v4} && udp.srcport == 53`, ["dns.id"]);
     assert.equal(replies.length, 4);

@@ -63,7 +63,7 @@ Deno.test("measure mss finds each path's MSS rewriting in every mode", async (t)
         "-6",
         inflate.v6!,
         NET.routerServer6,
-      ]]
+      ]] as const
     ) {
       await run(["ip", fam, "rule", "add", "from", a, "lookup", "104"], {
         ns: tb.serverNs,
@@ -112,7 +112,7 @@ Deno.test({
       ],
     });
     try {
-      await tb.addTargetRules({ clamp: RULES.clamp, strip: RULES.strip });
+      await tb.addTargetRules({ clamp: RULES.clamp!, strip: RULES.strip! });
       await warmUp(tb);
       // the original's tcp helper needs a dp; it notices the end of its input only when a
       // packet arrives, hence the pings (../shared/peer/README.md)

@@ -77,7 +77,7 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
         orders.push(started.sort((a, b) => a.at - b.at).map((s) => s.dip));
       }
       assert.deepEqual(orders[0], orders[1]);
-      assert.deepEqual([...orders[0]].sort(), all);
+      assert.deepEqual([...orders[0]!].sort(), all);
       assert.notDeepEqual(orders[0], jobs.trim().split("\n").map((l) => JSON.parse(l).dip));
     });
 
@@ -95,7 +95,7 @@ Deno.test("scheduled runs: shards, seed and rate on real measurements", async (t
       // connection's own clock reads later by however long a busy host delays it, so here only
       // that the pacing is wired: 16 jobs at 4 a second take 3 s from first to last start
       // (unpaced, -w 50 starts them all within milliseconds)
-      const span = starts[starts.length - 1] - starts[0];
+      const span = starts[starts.length - 1]! - starts[0]!;
       assert.ok(span >= 2500, `16 jobs at --rate 4 started within ${span} ms`);
     });
 

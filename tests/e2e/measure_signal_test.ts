@@ -112,7 +112,7 @@ Deno.test("measure restores the sysctls it changed on every exit path", async (t
     for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
       await t.step(`${sig} mid-run: finished results flushed, settings restored`, async () => {
         // a busy interface beside the run: a ping every 5 ms (nothing may wait for quiet)
-        const pinger = tb.spawn(["ping", "-q", "-i", "0.005", tb.targets[0].v4!]);
+        const pinger = tb.spawn(["ping", "-q", "-i", "0.005", tb.targets[0]!.v4!]);
         const p = start(tb, journalDir);
         const out = collect(p.stdout);
         const err = collect(p.stderr);

@@ -84,7 +84,7 @@ Deno.test("measure tfo finds fast open cookies and SYN data acknowledgement, and
           [34, 0, 8],
           [34, 8, 0],
         ]);
-        assert.ok(f[2].tfo_dlen > 0);
+        assert.ok(f[2]!.tfo_dlen! > 0);
         assert.equal(await clientSysctl(tb, "net.ipv4.tcp_fastopen"), "0");
       });
     }

@@ -74,7 +74,7 @@ async function serverSees(path: string, filter: string): Promise<Seen[]> {
     const f = line.split("|");
     const ds = Number(f[3] || f[4]);
     return {
-      dst: f[0] || f[1],
+      dst: f[0] || f[1]!,
       flags: Number(f[2]),
       dscp: ds >> 2,
       ecn: ds & 3,
@@ -139,7 +139,7 @@ Deno.test("a path of three routers: hops answer as named, each middlebox acts on
       const specs: PacketSpec[] = [];
       let port = 61000;
       for (const tg of tb.targets) {
-        for (const [dst, src] of [[tg.v4!, NET.client4], [tg.v6!, NET.client6]]) {
+        for (const [dst, src] of [[tg.v4!, NET.client4], [tg.v6!, NET.client6]] as const) {
           specs.push({
             src,
             dst,

@@ -63,9 +63,9 @@ Deno.test("every sample capture reads with tcpdump's packet count and timestamps
     const pkts = await readAll(f);
     assertEquals(pkts.length, lines.length, f);
     for (let i = 0; i < pkts.length; i++) {
-      const p = pkts[i];
+      const p = pkts[i]!;
       const ts = `${p.sec}.${String(Math.floor(p.nsec / 1000)).padStart(6, "0")}`;
-      assertEquals(lines[i].split(" ")[0], ts, `${f} packet ${i + 1}`);
+      assertEquals(lines[i]!.split(" ")[0], ts, `${f} packet ${i + 1}`);
       assert(p.caplen <= p.wireLen, `${f} packet ${i + 1}: caplen > wire length`);
     }
   }
@@ -99,7 +99,7 @@ Deno.test("the pcapng and nanosecond conversions of a capture read identically",
 Deno.test("raw-IP captures keep their link type", async () => {
   const pkts = await readAll(`${DATA}/mss_none.pcap`);
   assertEquals(pkts.map((p) => p.linktype), [101]);
-  assertEquals(pkts[0].bytes.slice(0, 1), "4");
+  assertEquals(pkts[0]!.bytes.slice(0, 1), "4");
 });
 
 async function errorOf(path: string): Promise<CaptureError> {
@@ -261,7 +261,7 @@ Deno.test("a capture's own error message survives a later failure elsewhere (ps_
   const out = new BigInt64Array(1);
   const path = new TextEncoder().encode(`${DATA}/tcp_ipv4_simple.pcap\0`);
   assertEquals(lib.ps_capture_open_file(path, out), 0);
-  const h = out[0];
+  const h = out[0]!;
   const read = (n: number) => new TextDecoder().decode(buf.subarray(0, n));
   const buf = new Uint8Array(256);
   try {

@@ -13,7 +13,7 @@ const NS_A = `psF${Deno.pid}-a`;
 const NS_B = `psF${Deno.pid}-b`;
 
 async function run(...args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
-  const r = await new Deno.Command(args[0], {
+  const r = await new Deno.Command(args[0]!, {
     args: args.slice(1),
     stdout: "piped",
     stderr: "piped",
@@ -178,7 +178,7 @@ Deno.test({
       assert(packets.some((p) => p[0] === 4 && p[1] === 1 && p[4] === 3), "ICMP unreachable");
       assert(packets.some((p) => p[0] === 6 && p[1] === 58 && p[4] === 1), "ICMPv6 unreachable");
       const echo = packets.filter((p) =>
-        (p[1] === 1 && (p[4] === 0 || p[4] === 8)) || (p[1] === 58 && p[4] >= 128)
+        (p[1] === 1 && (p[4] === 0 || p[4] === 8)) || (p[1] === 58 && p[4]! >= 128)
       );
       assertEquals(echo.length, 0, "pings and neighbour discovery are dropped in the kernel");
       const other = packets.filter((p) => [5000, 5001, 8080].some((x) => p[2] === x || p[3] === x));

@@ -14,7 +14,7 @@ const NS_A = `psL${Deno.pid}-a`;
 const NS_B = `psL${Deno.pid}-b`;
 
 async function sh(...args: string[]): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command(args[0], {
+  const r = await new Deno.Command(args[0]!, {
     args: args.slice(1),
     stdout: "piped",
     stderr: "piped",
@@ -24,7 +24,7 @@ async function sh(...args: string[]): Promise<{ ok: boolean; out: string }> {
 }
 
 async function must(...args: string[]): Promise<string> {
-  const r = await new Deno.Command(args[0], {
+  const r = await new Deno.Command(args[0]!, {
     args: args.slice(1),
     stdout: "piped",
     stderr: "piped",
@@ -145,10 +145,10 @@ Deno.test({
       assert(replies.every((p) => p[0] === 1), "echo replies are to us (PACKET_HOST+1)");
       assert(requests.every((p) => p[6] === 0x28), "requests carry ToS 0x28 (DSCP 10)");
       // 56 data + 8 ICMP + 20 IPv4 + 14 Ethernet = 98 bytes each, captured whole.
-      assertEquals(icmp.reduce((s, p) => s + p[2], 0), 40 * 98);
+      assertEquals(icmp.reduce((s, p) => s + p[2]!, 0), 40 * 98);
       assert(icmp.every((p) => p[1] === 1 && p[3] === 98), "Ethernet link type, full caplen");
       const now = Date.now() / 1000;
-      assert(icmp.every((p) => Math.abs(p[8] - now) < 60), "timestamps are wall-clock seconds");
+      assert(icmp.every((p) => Math.abs(p[8]! - now) < 60), "timestamps are wall-clock seconds");
       // The "ip" filter runs in the kernel: no ARP reaches us.
       assert((packets as number[][]).every((p) => p[4] === 0x0800), "only IPv4 (IPv6 is off)");
       assertEquals(stats.received, packets.length);

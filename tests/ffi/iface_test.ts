@@ -10,7 +10,7 @@ const NS = `psI${Deno.pid}`;
 const SRC = new URL("../../src/", import.meta.url).pathname;
 
 async function run(...args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
-  const r = await new Deno.Command(args[0], {
+  const r = await new Deno.Command(args[0]!, {
     args: args.slice(1),
     stdout: "piped",
     stderr: "piped",

@@ -112,7 +112,7 @@ Deno.test("a file that is not a shared library is reported in one line", () => {
 Deno.test("the library needs only libc, libm, libgcc_s and the loader", async () => {
   const out = await new Deno.Command("readelf", { args: ["-d", LIB], stdout: "piped" }).output();
   const needed = [...new TextDecoder().decode(out.stdout).matchAll(/\(NEEDED\).*\[(.+)\]/g)]
-    .map((m) => m[1]);
+    .map((m) => m[1]!);
   assert(needed.includes("libc.so.6"));
   const allowed =
     /^(libc|libm|libgcc_s|libpthread|libdl|librt|ld-linux-x86-64|ld-linux-aarch64)\.so/;

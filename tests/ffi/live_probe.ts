@@ -14,6 +14,7 @@
 import { CaptureError, CaptureSource, PacketBatch } from "../../src/ffi/capture.ts";
 
 const [mode, iface, ms] = Deno.args;
+if (iface === undefined) throw new Error("usage: live_probe.ts MODE IFACE [MS ...]");
 const out = (v: unknown) => console.log(JSON.stringify(v));
 
 if (mode === "open") {
@@ -46,16 +47,16 @@ if (mode === "open") {
     for (const off of batch.offsets()) {
       const f = batch.frameOffset(off) + (batch.linktype(off) === 1 ? 14 : 0);
       const b = batch.buf;
-      const version = b[f] >> 4;
-      const proto = version === 4 ? b[f + 9] : b[f + 6];
-      const l4 = version === 4 ? f + (b[f] & 15) * 4 : f + 40;
+      const version = b[f]! >> 4;
+      const proto = version === 4 ? b[f + 9]! : b[f + 6]!;
+      const l4 = version === 4 ? f + (b[f]! & 15) * 4 : f + 40;
       const ported = proto === 6 || proto === 17;
       packets.push([
         version,
         proto,
         ported ? batch.view.getUint16(l4) : -1,
         ported ? batch.view.getUint16(l4 + 2) : -1,
-        ported ? -1 : b[l4],
+        ported ? -1 : b[l4]!,
       ]);
     }
   }
@@ -75,7 +76,7 @@ if (mode === "open") {
         // Ethernet: IP after 14 bytes; raw IP (TUN): at once, its version gives the type.
         const raw = batch.linktype(off) === 101;
         const ethertype = raw
-          ? (batch.buf[f] >> 4 === 4 ? 0x0800 : 0x86dd)
+          ? (batch.buf[f]! >> 4 === 4 ? 0x0800 : 0x86dd)
           : batch.view.getUint16(f + 12);
         const ip = raw ? f : f + 14;
         const isV4 = ethertype === 0x0800;
@@ -85,9 +86,9 @@ if (mode === "open") {
           batch.wireLen(off),
           batch.caplen(off),
           ethertype,
-          isV4 ? batch.buf[ip + 9] : -1, // protocol
-          isV4 ? batch.buf[ip + 1] : -1, // ToS
-          isV4 ? batch.buf[ip + 20] : -1, // ICMP type
+          isV4 ? batch.buf[ip + 9]! : -1, // protocol
+          isV4 ? batch.buf[ip + 1]! : -1, // ToS
+          isV4 ? batch.buf[ip + 20]! : -1, // ICMP type
           batch.tsSec(off),
         ]);
       }

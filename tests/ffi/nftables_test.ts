@@ -16,7 +16,7 @@ const NFT_TS = new URL("../../src/ffi/nftables.ts", import.meta.url).pathname;
 const TABLE = "pathspider_forge_test";
 
 async function run(...args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
-  const r = await new Deno.Command(args[0], {
+  const r = await new Deno.Command(args[0]!, {
     args: args.slice(1),
     stdout: "piped",
     stderr: "piped",

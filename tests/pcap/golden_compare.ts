@@ -200,7 +200,7 @@ function describe(unmatched: Flow[], extra: Flow[]): string {
     const candidates = byId.get(identity(f));
     if (!candidates) continue;
     // the candidate with the fewest differing fields
-    let best = candidates[0], bestDiff = fieldDiffs(f, best);
+    let best = candidates[0]!, bestDiff = fieldDiffs(f, best);
     for (const c of candidates.slice(1)) {
       const d = fieldDiffs(f, c);
       if (d.length < bestDiff.length) [best, bestDiff] = [c, d];
@@ -210,10 +210,10 @@ function describe(unmatched: Flow[], extra: Flow[]): string {
       `\n  original: ${f.line}\n  ours:     ${best.line}`;
   }
   if (unmatched.length > 0) {
-    return `flow missing from ours: ${unmatched[0].line}` +
-      (extra.length > 0 ? `\n  first extra flow of ours: ${extra[0].line}` : "");
+    return `flow missing from ours: ${unmatched[0]!.line}` +
+      (extra.length > 0 ? `\n  first extra flow of ours: ${extra[0]!.line}` : "");
   }
-  return `extra flow in ours: ${extra[0].line}`;
+  return `extra flow in ours: ${extra[0]!.line}`;
 }
 
 function fieldDiffs(a: Flow, b: Flow): string[] {

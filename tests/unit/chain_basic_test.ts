@@ -1,13 +1,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
-import { runChains } from "./chain_run.ts";
+import { firstRecord, runChains } from "./chain_run.ts";
 
 const A = "198.18.0.1", B = "198.18.0.2";
 
 Deno.test("basic: fields in the original's order, octets are captured IP bytes", () => {
   const padded = new Uint8Array(60);
   padded.set(c.tcp4(B, A, { sport: 80, dport: 40000, flags: c.F.ACK }));
-  const [r] = runChains(["basic"], [
+  const r = firstRecord(["basic"], [
     c.tcp4(A, B, { sport: 40000, dport: 80, flags: c.F.SYN }),
     padded, // a 40-byte segment in a 60-byte Ethernet frame: 46 bytes, as libtrace counts
   ]);
@@ -29,7 +29,7 @@ Deno.test("basic: fields in the original's order, octets are captured IP bytes",
 });
 
 Deno.test("basic: flows without ports have null ports", () => {
-  const [r] = runChains(["basic"], [
+  const r = firstRecord(["basic"], [
     c.ether(c.ip4({ src: A, dst: B, proto: 47 }, new Uint8Array(8))),
   ]);
   assertEquals([r.proto, r.sp, r.dp], [47, null, null]);

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
-import { runChains } from "./chain_run.ts";
+import { firstRecord, runChains } from "./chain_run.ts";
 import { DNS_INVALID, DNS_QUERY, DNS_RESPONSE, dnsMessageKind } from "../../src/wire/dns.ts";
 
 const A = "198.18.0.1", B = "198.18.0.2";
@@ -27,12 +27,12 @@ Deno.test("dns: a UDP response from the server sets dns_response_valid and compl
 });
 
 Deno.test("dns: a response in the forward direction does not count", () => {
-  const [rec] = runChains(["dns"], [q(RESPONSE)]);
+  const rec = firstRecord(["dns"], [q(RESPONSE)]);
   assertEquals(rec.dns_response_valid, false);
 });
 
 Deno.test("dns: a query, an empty datagram and a truncated response are not valid responses", () => {
-  const [rec] = runChains(["basic", "dns"], [
+  const rec = firstRecord(["basic", "dns"], [
     q(QUERY),
     r(QUERY),
     r([]),
@@ -52,10 +52,10 @@ Deno.test("dns: over TCP the 2-byte length prefix is skipped, its value is not c
     p: number[],
   ) => c.tcp4(from, to, { sport, dport, flags, payload: p });
   const hs = [seg(A, B, 40000, 53, SYN, []), seg(B, A, 53, 40000, SYN | ACK, [])];
-  const [ok] = runChains(["dns"], [...hs, seg(B, A, 53, 40000, ACK | PSH, [0, 5, ...RESPONSE])]);
+  const ok = firstRecord(["dns"], [...hs, seg(B, A, 53, 40000, ACK | PSH, [0, 5, ...RESPONSE])]);
   assertEquals(ok.dns_response_valid, true);
   // without a prefix the message is misread, and one byte is not even a prefix
-  const [bare] = runChains(["dns"], [
+  const bare = firstRecord(["dns"], [
     ...hs,
     seg(B, A, 53, 40000, ACK | PSH, RESPONSE),
     seg(B, A, 53, 40000, ACK | PSH, [0]),

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
-import { runChains } from "./chain_run.ts";
+import { firstRecord } from "./chain_run.ts";
 
 const A = "198.18.0.1", B = "198.18.0.2", A6 = "fd00::1", B6 = "fd00::2";
 const { SYN, ACK } = c.F;
@@ -13,7 +13,7 @@ const dscp = (r: Record<string, unknown>) => [
 
 Deno.test("dscp: SYN and data codepoints per direction; bare ACKs are ignored", () => {
   for (const [mk, a, b] of [[c.tcp4, A, B], [c.tcp6, A6, B6]] as const) {
-    const [r] = runChains(["dscp"], [
+    const r = firstRecord(["dscp"], [
       mk(a, b, { sport: 1, dport: 2, flags: SYN }, { tos: 46 << 2, tclass: 46 << 2 }),
       mk(b, a, { sport: 2, dport: 1, flags: SYN | ACK }, { tos: 8 << 2 | 1, tclass: 8 << 2 | 1 }),
       mk(a, b, { sport: 1, dport: 2, flags: ACK }, { tos: 10 << 2, tclass: 10 << 2 }),
@@ -24,7 +24,7 @@ Deno.test("dscp: SYN and data codepoints per direction; bare ACKs are ignored", 
 });
 
 Deno.test("dscp: the first SYN and the first data packet win (the manual), zero included", () => {
-  const [r] = runChains(["dscp"], [
+  const r = firstRecord(["dscp"], [
     c.tcp4(A, B, { sport: 1, dport: 2, flags: SYN }, { tos: 0 }),
     c.tcp4(A, B, { sport: 1, dport: 2, flags: SYN }, { tos: 46 << 2 }),
     c.tcp4(A, B, { sport: 1, dport: 2, flags: ACK, payload: [1] }, { tos: 0 }),
@@ -34,7 +34,7 @@ Deno.test("dscp: the first SYN and the first data packet win (the manual), zero 
 });
 
 Deno.test("dscp: every non-TCP packet is data; fields start null", () => {
-  const [r] = runChains(["dscp"], [
+  const r = firstRecord(["dscp"], [
     c.udp4(B, A, { sport: 2, dport: 1 }, { tos: 48 << 2 }),
     c.udp4(A, B, { sport: 1, dport: 2 }, { tos: 0 }),
   ]);

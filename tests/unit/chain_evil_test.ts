@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
-import { runChains } from "./chain_run.ts";
+import { firstRecord, runChains } from "./chain_run.ts";
 
 const A = "198.18.0.1", B = "198.18.0.2";
 const { SYN, ACK } = c.F;
@@ -13,7 +13,7 @@ const evil = (r: Record<string, unknown>) => [
 ];
 
 Deno.test("evil: the bit on SYNs (last wins) and on the first data packet per direction", () => {
-  const [r] = runChains(["evil"], [
+  const r = firstRecord(["evil"], [
     c.tcp4(A, B, { sport: 1, dport: 2, flags: SYN }, { flags: DF }),
     c.tcp4(A, B, { sport: 1, dport: 2, flags: SYN }, { flags: EVIL }),
     c.tcp4(B, A, { sport: 2, dport: 1, flags: SYN | ACK }, { flags: DF }),
@@ -32,9 +32,9 @@ Deno.test("evil: later data packets keep the flow open and later chains still ru
     { ts: 20, frame: c.udp4(A, B, { sport: 1, dport: 2 }) },
   ]);
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].pkt_fwd, 3);
-  assertEquals(recs[0].evilbit_data_fwd, false);
-  const [t] = runChains(["evil", "tcp"], [
+  assertEquals(recs[0]!.pkt_fwd, 3);
+  assertEquals(recs[0]!.evilbit_data_fwd, false);
+  const t = firstRecord(["evil", "tcp"], [
     c.tcp4(A, B, { sport: 1, dport: 2, flags: ACK, payload: [1] }),
     c.tcp4(A, B, { sport: 1, dport: 2, flags: ACK | c.F.FIN, payload: [1] }),
   ]);
@@ -42,6 +42,6 @@ Deno.test("evil: later data packets keep the flow open and later chains still ru
 });
 
 Deno.test("evil: IPv6 packets leave the fields null", () => {
-  const [r] = runChains(["evil"], [c.udp6("fd00::1", "fd00::2", { sport: 1, dport: 2 })]);
+  const r = firstRecord(["evil"], [c.udp6("fd00::1", "fd00::2", { sport: 1, dport: 2 })]);
   assertEquals(evil(r), [null, null, null, null]);
 });

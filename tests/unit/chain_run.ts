@@ -19,3 +19,10 @@ export function runChains(
   obs.flush();
   return recs;
 }
+
+/** The first record of `runChains`; a test that expects one fails here when there is none. */
+export function firstRecord(chains: string[], pkts: (c.CraftedPacket | Uint8Array)[]): FlowRecord {
+  const [r] = runChains(chains, pkts);
+  if (r === undefined) throw new Error(`no flow record from the ${chains.join(", ")} chains`);
+  return r;
+}

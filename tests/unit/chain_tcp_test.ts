@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as c from "./craft.ts";
-import { runChains } from "./chain_run.ts";
+import { firstRecord, runChains } from "./chain_run.ts";
 import { TcpOptions, TO_MSS, TO_SACKOK, TO_TS, TO_WS } from "../../src/chains/tcp.ts";
 import { PacketView } from "../../src/observer/packet.ts";
 import { parseRecord } from "../../src/observer/parse.ts";
@@ -13,7 +13,7 @@ const rev = (flags: number, payload: number[] = []) =>
 const { SYN, ACK, FIN, RST, ECE, CWR } = c.F;
 
 Deno.test("tcp: a handshake and a close from both sides give the manual's fields", () => {
-  const [r] = runChains(["tcp"], [
+  const r = firstRecord(["tcp"], [
     fwd(SYN),
     rev(SYN | ACK),
     fwd(ACK),
@@ -42,16 +42,16 @@ Deno.test("tcp: a handshake and a close from both sides give the manual's fields
 });
 
 Deno.test("tcp: a FIN from the initiator sets tcp_fin_fwd (the manual, not the original)", () => {
-  const [r] = runChains(["tcp"], [fwd(SYN), rev(SYN | ACK), fwd(ACK | FIN)]);
+  const r = firstRecord(["tcp"], [fwd(SYN), rev(SYN | ACK), fwd(ACK | FIN)]);
   assertEquals(r.tcp_fin_fwd, true);
   assertEquals(r.tcp_fin_rev, false);
-  const [r2] = runChains(["tcp"], [fwd(SYN), rev(SYN | ACK), rev(ACK | FIN)]);
+  const r2 = firstRecord(["tcp"], [fwd(SYN), rev(SYN | ACK), rev(ACK | FIN)]);
   assertEquals(r2.tcp_fin_fwd, false);
   assertEquals(r2.tcp_fin_rev, true);
 });
 
 Deno.test("tcp: the first SYN's flags are kept", () => {
-  const [r] = runChains(["tcp"], [
+  const r = firstRecord(["tcp"], [
     fwd(SYN | ECE | CWR),
     fwd(SYN),
     rev(SYN | ACK | ECE),
@@ -62,8 +62,8 @@ Deno.test("tcp: the first SYN's flags are kept", () => {
 });
 
 Deno.test("tcp: no handshake without a SYN-ACK, or with the ACK in the wrong direction", () => {
-  assertEquals(runChains(["tcp"], [fwd(SYN), rev(ACK), fwd(ACK)])[0].tcp_connected, false);
-  assertEquals(runChains(["tcp"], [fwd(SYN), rev(SYN | ACK), rev(ACK)])[0].tcp_connected, false);
+  assertEquals(runChains(["tcp"], [fwd(SYN), rev(ACK), fwd(ACK)])[0]!.tcp_connected, false);
+  assertEquals(runChains(["tcp"], [fwd(SYN), rev(SYN | ACK), rev(ACK)])[0]!.tcp_connected, false);
 });
 
 Deno.test("tcp: a RST completes the flow, later packets start a new one after expiry", () => {
@@ -74,13 +74,13 @@ Deno.test("tcp: a RST completes the flow, later packets start a new one after ex
     { ts: 16, frame: fwd(SYN) }, // after bin 15: a new flow
   ]);
   assertEquals(recs.length, 2);
-  assertEquals(recs[0].tcp_rst_rev, true);
-  assertEquals(recs[0].pkt_fwd, 2);
-  assertEquals(recs[1].tcp_rst_rev, false);
+  assertEquals(recs[0]!.tcp_rst_rev, true);
+  assertEquals(recs[0]!.pkt_fwd, 2);
+  assertEquals(recs[1]!.tcp_rst_rev, false);
 });
 
 Deno.test("tcp: a UDP flow keeps the initial values", () => {
-  const [r] = runChains(["tcp"], [c.udp4(A, B, { sport: 1, dport: 2 })]);
+  const r = firstRecord(["tcp"], [c.udp4(A, B, { sport: 1, dport: 2 })]);
   assertEquals(r.tcp_synflags_fwd, null);
   assertEquals(r.tcp_connected, false);
 });

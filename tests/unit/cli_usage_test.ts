@@ -30,8 +30,8 @@ async function cli(args: string[]) {
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split("\n");
   assert.equal(lines.length, 1, stderr);
-  assert.match(lines[0], /^pathspider: /);
-  return lines[0];
+  assert.match(lines[0]!, /^pathspider: /);
+  return lines[0]!;
 }
 
 Deno.test("measure's own options are accepted after the plugin (the README's line)", async () => {

@@ -99,7 +99,7 @@ Deno.test("parseResponse() walks question names by the chain's ldns rules", () =
 Deno.test("frameTcp() and tcpFrameLength() use the 2-byte big-endian length prefix", () => {
   const msg = buildQuery(7, "a.test", QTYPE_A);
   const framed = frameTcp(msg);
-  assert.equal((framed[0] << 8) | framed[1], msg.length);
+  assert.equal((framed[0]! << 8) | framed[1]!, msg.length);
   assert.deepEqual(framed.subarray(2), msg);
   assert.equal(tcpFrameLength(framed), msg.length);
   assert.equal(tcpFrameLength(framed.subarray(0, framed.length - 1)), -1);

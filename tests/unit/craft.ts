@@ -162,8 +162,8 @@ export function ip6(o: Ip6Opts, payload: Uint8Array): Uint8Array {
   const exts: number[][] = [];
   const ext = o.ext ?? [];
   for (let i = 0; i < ext.length; i++) {
-    const next = i + 1 < ext.length ? ext[i + 1].type : o.proto;
-    const e = ext[i];
+    const next = i + 1 < ext.length ? ext[i + 1]!.type : o.proto;
+    const e = ext[i]!;
     if (e.type === 44) {
       exts.push([next, 0, ...(e.body ?? [0, 0, 0, 0, 0, 0])].slice(0, 8));
     } else {
@@ -182,7 +182,7 @@ export function ip6(o: Ip6Opts, payload: Uint8Array): Uint8Array {
   const tc = o.tclass ?? 0;
   dv.setUint32(0, (6 << 28) | (tc << 20) | (o.flow ?? 0));
   dv.setUint16(4, o.payloadLen ?? extBytes.length + payload.length);
-  b[6] = ext.length ? ext[0].type : o.proto;
+  b[6] = ext.length ? ext[0]!.type : o.proto;
   b[7] = o.hlim ?? 64;
   b.set(ip6addr(o.src), 8);
   b.set(ip6addr(o.dst), 24);
@@ -206,7 +206,7 @@ export function ether(
     dv.setUint16(off + 2, v);
     off += 4;
   }
-  const et = opts.ethertype ?? ((ipPacket[0] >> 4) === 6 ? 0x86dd : 0x0800);
+  const et = opts.ethertype ?? ((ipPacket[0]! >> 4) === 6 ? 0x86dd : 0x0800);
   dv.setUint16(off, et);
   b.set(ipPacket, off + 2);
   return b;
@@ -219,7 +219,7 @@ export function sll(ipPacket: Uint8Array): Uint8Array {
   dv.setUint16(0, 0); // to us
   dv.setUint16(2, 1);
   dv.setUint16(4, 6);
-  dv.setUint16(14, (ipPacket[0] >> 4) === 6 ? 0x86dd : 0x0800);
+  dv.setUint16(14, (ipPacket[0]! >> 4) === 6 ? 0x86dd : 0x0800);
   b.set(ipPacket, 16);
   return b;
 }
@@ -228,7 +228,7 @@ export function sll(ipPacket: Uint8Array): Uint8Array {
 export function sll2(ipPacket: Uint8Array): Uint8Array {
   const b = new Uint8Array(20 + ipPacket.length);
   const dv = new DataView(b.buffer);
-  dv.setUint16(0, (ipPacket[0] >> 4) === 6 ? 0x86dd : 0x0800);
+  dv.setUint16(0, (ipPacket[0]! >> 4) === 6 ? 0x86dd : 0x0800);
   dv.setUint32(4, 1); // interface index
   dv.setUint16(8, 1);
   b[10] = 0;

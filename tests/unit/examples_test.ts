@@ -10,7 +10,7 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 const EX = `${ROOT}examples`;
 
 function run(cmd: string[], env: Record<string, string> = {}) {
-  const out = new Deno.Command(cmd[0], {
+  const out = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
     env,
     stdout: "piped",
@@ -68,7 +68,7 @@ print(json.dumps(d))`;
   assert.match(measure.run!, /examples\/targets\/pipeline\.sh \|\| status=\$\?/);
   const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact"))!;
   assert.equal(upload.if, "always()");
-  assert.match(upload.with!.path, /\*\.metadata\.json/);
+  assert.match(upload.with!.path!, /\*\.metadata\.json/);
   const gate = steps.at(-1)!;
   assert.equal(gate.if, "steps.measure.outputs.status != '0'");
   assert.match(gate.run!, /exit 1/);

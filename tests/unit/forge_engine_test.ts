@@ -26,14 +26,14 @@ Deno.test("the forge model sends two packets per job and joins each with its own
   const sink = (pkt: Uint8Array) => {
     sent.push(pkt);
     const dip = `198.19.0.${pkt[19]}`;
-    const sp = pkt[20] << 8 | pkt[21];
+    const sp = pkt[20]! << 8 | pkt[21]!;
     const zero = pkt[26] === 0 && pkt[27] === 0;
     setTimeout(() =>
       merger.addFlow({
         sip: "198.18.0.2",
         sp,
         dip,
-        dp: pkt[22] << 8 | pkt[23],
+        dp: pkt[22]! << 8 | pkt[23]!,
         proto: pkt[9],
         dns_response_valid: !(zero && dip.endsWith(".3")),
       }), 5);
@@ -57,7 +57,7 @@ Deno.test("the forge model sends two packets per job and joins each with its own
   });
   const stats = await engine.run();
   assertEquals([stats.results, stats.unobserved, sent.length], [n, 0, 2 * n]);
-  const ports = new Set(sent.map((p) => p[20] << 8 | p[21]));
+  const ports = new Set(sent.map((p) => p[20]! << 8 | p[21]!));
   assertEquals(ports.size, 2 * n);
   for (const r of results) {
     const broken = r.dip === "198.19.0.3";

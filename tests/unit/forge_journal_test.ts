@@ -17,18 +17,18 @@ function fakeNft(journalDir: string) {
   const tables = new Set<string>();
   const calls: string[] = [];
   const run: NftRunner = (args) => {
-    calls.push(args[0]);
+    calls.push(args[0]!);
     if (args[0] === "-f") {
       // the journal file must already name the table when nft runs
       const j = [...Deno.readDirSync(journalDir)].map((d) => d.name);
       assertEquals(j.length, 1);
-      const text = Deno.readTextFileSync(args[1]);
+      const text = Deno.readTextFileSync(args[1]!);
       const m = /table inet (\S+)/.exec(text)!;
       if (text.includes("BROKEN")) throw new Error("nft -f: syntax error");
-      tables.add(m[1]);
+      tables.add(m[1]!);
     } else if (args[0] === "list") {
-      if (!tables.has(args[3])) throw new Error("No such file or directory");
-    } else if (args[0] === "delete") tables.delete(args[3]);
+      if (!tables.has(args[3]!)) throw new Error("No such file or directory");
+    } else if (args[0] === "delete") tables.delete(args[3]!);
   };
   return { run, tables, calls };
 }
@@ -86,7 +86,7 @@ Deno.test("the next run deletes the table of a run that died, and says so", asyn
     assertEquals([...nft.tables], []);
     assertEquals(lines.length, 1);
     assertEquals(
-      lines[0].startsWith("pathspider: restored nftables table pathspider_forge_999999,"),
+      lines[0]!.startsWith("pathspider: restored nftables table pathspider_forge_999999,"),
       true,
     );
     assertEquals([...Deno.readDirSync(dir)].length, 0);

@@ -43,7 +43,7 @@ Deno.test("the evil bit is the IPv4 reserved flag, and the header checksum follo
     toHex(pkt),
     "450000281234800040065c73c6120002c6130001ee480050010203040000000050022000111b0000",
   );
-  assertEquals(pkt[6] & 0x80, 0x80);
+  assertEquals(pkt[6]! & 0x80, 0x80);
 });
 
 Deno.test("ToS, TTL, DF, ECE/CWR flags and TCP options land where Scapy puts them", () => {
@@ -66,7 +66,7 @@ Deno.test("ToS, TTL, DF, ECE/CWR flags and TCP options land where Scapy puts the
     toHex(pkt),
     "45b8002c000940000306eae2c6120002c6130001ee4c0050000000010000000060c22000fc9f0000020405b4",
   );
-  assertEquals((pkt[6] << 8 | pkt[7]) & IPV4_DF, IPV4_DF);
+  assertEquals((pkt[6]! << 8 | pkt[7]!) & IPV4_DF, IPV4_DF);
 });
 
 Deno.test("a UDP DNS query over IPv4 matches Scapy's, with the checksum or with zero", () => {
@@ -114,7 +114,7 @@ Deno.test("the UDP options area follows the payload; UDP length and checksum ign
   });
   // 62 bytes of IP+UDP+DNS end on an even offset: no alignment byte, OCS = ~(0x0100 + 4)
   assertEquals(pkt.length, 66);
-  assertEquals(pkt[2] << 8 | pkt[3], 66); // IP total length includes the surplus area
+  assertEquals(pkt[2]! << 8 | pkt[3]!, 66); // IP total length includes the surplus area
   assertEquals(toHex(pkt.subarray(24, 28)), "002a25af"); // UDP length 42, checksum as without
   assertEquals(toHex(pkt.subarray(62)), "fefb0100");
   // the IPv4 header checksum covers the longer total length
@@ -130,7 +130,7 @@ Deno.test("an odd-length payload gets one zero alignment byte before the OCS", (
     ...V6,
     l4: { proto: "udp", sport: 1, dport: 53, payload: q, udpOptions: hex("0100") },
   });
-  assertEquals(pkt[4] << 8 | pkt[5], 8 + 33 + 5); // IPv6 payload length includes the area
+  assertEquals(pkt[4]! << 8 | pkt[5]!, 8 + 33 + 5); // IPv6 payload length includes the area
   assertEquals(toHex(pkt.subarray(40 + 8 + 33)), "00fefa0100");
 });
 
@@ -140,7 +140,7 @@ Deno.test("the OCS makes the area sum to zero, and is left zero (unused) with a 
     const area = udpOptionsArea(end, opts);
     assertEquals(surplusAreaValid(area, end), true);
     const broken = area.slice();
-    broken[broken.length - 1] ^= 1;
+    broken[broken.length - 1]! ^= 1;
     assertEquals(surplusAreaValid(broken, end), false);
   }
   const pkt = buildPacket({

@@ -64,7 +64,7 @@ try {
 }
 raw.close();
 raw.close();
-const afterClose = await raw.queue(packets[0]);
+const afterClose = await raw.queue(packets[0]!);
 console.log(JSON.stringify({
   statuses,
   onWire: packets.map((p) => seen.has(hex(p))),

@@ -34,7 +34,7 @@ Deno.test("a forged packet reports its port and OK when sent, FAILED with the er
     spdr_errno: 101,
   });
   assertEquals(sent.length, 2);
-  assertEquals(sent[0][20] << 8 | sent[0][21], 61000);
+  assertEquals(sent[0]![20]! << 8 | sent[0]![21]!, 61000);
 });
 
 Deno.test("a job that cannot be forged is skipped or failed without sending anything", async () => {

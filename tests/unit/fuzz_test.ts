@@ -101,18 +101,18 @@ Deno.test("fuzz: 120,000 random and mutated packets through every chain never th
         // random bytes
         frame = new Uint8Array(Math.floor(rnd() * 200));
         for (let k = 0; k < frame.length; k++) frame[k] = Math.floor(rnd() * 256);
-        linktype = LINKTYPES[Math.floor(rnd() * LINKTYPES.length)];
+        linktype = LINKTYPES[Math.floor(rnd() * LINKTYPES.length)]!;
       } else {
-        const s = pool[Math.floor(rnd() * pool.length)];
+        const s = pool[Math.floor(rnd() * pool.length)]!;
         frame = s.frame.slice();
-        linktype = kind < 0.2 ? LINKTYPES[Math.floor(rnd() * LINKTYPES.length)] : s.linktype;
+        linktype = kind < 0.2 ? LINKTYPES[Math.floor(rnd() * LINKTYPES.length)]! : s.linktype;
         const flips = Math.floor(rnd() * 6);
         for (let k = 0; k < flips && frame.length; k++) {
           // bias mutations towards the headers
           const at = Math.floor(rnd() * Math.min(frame.length, rnd() < 0.8 ? 80 : frame.length));
           frame[at] = rnd() < 0.5
             ? Math.floor(rnd() * 256)
-            : frame[at] ^ (1 << Math.floor(rnd() * 8));
+            : frame[at]! ^ (1 << Math.floor(rnd() * 8));
         }
       }
       const caplen = rnd() < 0.3 ? Math.floor(rnd() * (frame.length + 1)) : frame.length;

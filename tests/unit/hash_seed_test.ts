@@ -22,7 +22,7 @@ const BOUND = 2;
 
 function tableOf(keys: Key4[]): FlowTable {
   const t = new FlowTable();
-  const p = viewOf(keys[0]);
+  const p = viewOf(keys[0]!);
   for (const k of keys) {
     viewOf(k, p);
     const h = keyHash(p, false);
@@ -33,10 +33,10 @@ function tableOf(keys: Key4[]): FlowTable {
 
 Deno.test("the crafted keys do collide under the former hashes", () => {
   const flows = craftedFlows(20_000);
-  const first = oldFlowHash(flows[0].src, flows[0].dst, flows[0].ports, 6);
+  const first = oldFlowHash(flows[0]!.src, flows[0]!.dst, flows[0]!.ports, 6);
   ok(flows.every((k) => oldFlowHash(k.src, k.dst, k.ports, 6) === first));
   const addrs = craftedAddrs(1000).map((a) => a.split(".").reduce((x, b) => x * 256 + +b, 0));
-  ok(addrs.every((x) => (oldAddrHash(x) & 0x7fff) === (oldAddrHash(addrs[0]) & 0x7fff)));
+  ok(addrs.every((x) => (oldAddrHash(x) & 0x7fff) === (oldAddrHash(addrs[0]!) & 0x7fff)));
 });
 
 Deno.test("20,000 flows crafted to collide cost the flow table at most 2x random ones", () => {

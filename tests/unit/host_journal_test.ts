@@ -147,7 +147,7 @@ Deno.test("restore leaves a setting someone else changed since, with a warning",
     assertEquals(s.sys.read("net.ipv4.tcp_ecn"), "0");
     assertEquals(s.sys.read("net.ipv4.tcp_ecn_fallback"), "1");
     assertEquals(lines.length, 1);
-    assertMatch(lines[0], /net\.ipv4\.tcp_ecn is 0, not the 1 pathspider set.*left as it is/);
+    assertMatch(lines[0]!, /net\.ipv4\.tcp_ecn is 0, not the 1 pathspider set.*left as it is/);
     assertEquals([...Deno.readDirSync(s.journals)].length, 0);
   } finally {
     await s.cleanup();
@@ -201,11 +201,11 @@ Deno.test("a planted journal naming a foreign sysctl or table is refused and set
       assertEquals(s.sys.read("kernel.core_pattern"), "core");
       assertEquals(s.sys.read("net.ipv4.tcp_ecn"), "2");
       assertEquals(lines.length, 1);
-      assertMatch(lines[0], /^pathspider: warning: journal .* refused \(/);
-      assertMatch(lines[0], why);
+      assertMatch(lines[0]!, /^pathspider: warning: journal .* refused \(/);
+      assertMatch(lines[0]!, why);
       const left = [...Deno.readDirSync(s.journals)].map((d) => d.name);
       assertEquals(left.length, 1);
-      assertMatch(left[0], /^journal-999999999\.json\.refused-\d+$/);
+      assertMatch(left[0]!, /^journal-999999999\.json\.refused-\d+$/);
       // set aside: the next run does not see it again
       assertEquals(
         recoverStaleJournals(() => lines.push("again"), s.journals, s.sys, "net:[1]"),
@@ -262,7 +262,7 @@ Deno.test("a symlinked journal is refused without reading or following it", asyn
     const lines: string[] = [];
     assertEquals(recoverStaleJournals((l) => lines.push(l), s.journals, s.sys, "net:[1]"), 0);
     assertEquals(s.sys.read("net.ipv4.tcp_ecn"), "2");
-    assertMatch(lines[0], /refused \(a symbolic link\)/);
+    assertMatch(lines[0]!, /refused \(a symbolic link\)/);
     assertEquals(Deno.readTextFileSync(target).length > 0, true); // the link's target untouched
   } finally {
     await s.cleanup();
@@ -320,7 +320,7 @@ Deno.test("every plugin's settings are sysctls the journal may change and recove
   for (const p of PLUGINS) {
     const args: Record<string, unknown> = { connect: p.connectSupported[0], timeout: 5 };
     for (const o of p.options) {
-      const name = /--([a-z0-9-]+)/.exec(o.flags)![1].replace(/-(.)/g, (_, c) => c.toUpperCase());
+      const name = /--([a-z0-9-]+)/.exec(o.flags)![1]!.replace(/-(.)/g, (_, c) => c.toUpperCase());
       args[name] = o.default;
     }
     let m;

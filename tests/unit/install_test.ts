@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 function run(cmd: string[], env?: Record<string, string>, clearEnv = false) {
-  const out = new Deno.Command(cmd[0], {
+  const out = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
     cwd: ROOT,
     env,

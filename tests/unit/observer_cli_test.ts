@@ -17,7 +17,7 @@ function run(args: string[]): { code: number; out: string; err: string } {
 }
 
 function sh(cmd: string[], check = true): string {
-  const r = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+  const r = new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
     .outputSync();
   if (check && r.code !== 0) {
     throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
@@ -55,7 +55,7 @@ Deno.test("observe: a missing interface, a missing file and a non-capture file a
         [`${DATA}/nosuch.pcap`, "nosuch.pcap"],
         [`${DATA}/webtest.csv`, "webtest.csv"],
         [cut, `${cut}: truncated capture file`],
-      ]
+      ] as const
     ) {
       const r = run(["observe", "-q", "-i", arg, "basic"]);
       assertEquals(r.code, 3, arg);
@@ -134,7 +134,7 @@ Deno.test({
       assert(theirs.length > 0, file);
       assertEquals(ours.out, theirs, file);
     }
-    const real = cases[0];
+    const real = cases[0]!;
     assertEquals(
       run(["observe", "-q", "-i", `${DATA}/${real[0]}`, ...real[1]]).out.split("\n").length,
       6318,

@@ -56,8 +56,8 @@ Deno.test("a flow still open at the end is flushed without _idle_bin", () => {
     "udp",
   ]);
   assertEquals(recs.length, 1);
-  assert(!("_idle_bin" in recs[0]));
-  assertEquals(recs[0].udp_zero_checksum_fwd, false);
+  assert(!("_idle_bin" in recs[0]!));
+  assertEquals(recs[0]!.udp_zero_checksum_fwd, false);
 });
 
 Deno.test("an ICMPv4 error is attributed to the flow its quotation names, in reverse", () => {
@@ -71,15 +71,15 @@ Deno.test("an ICMPv4 error is attributed to the flow its quotation names, in rev
     },
   ], ["basic", "icmp"]);
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].pkt_fwd, 1);
-  assertEquals(recs[0].pkt_rev, 1);
-  assertEquals(recs[0].icmp_unreachable, false);
+  assertEquals(recs[0]!.pkt_fwd, 1);
+  assertEquals(recs[0]!.pkt_rev, 1);
+  assertEquals(recs[0]!.icmp_unreachable, false);
   const unreach = observe([
     { ts: 10, frame: c.ether(syn) },
     { ts: 10.5, frame: c.ether(c.ip4({ src: B, dst: A, proto: 1 }, c.icmp(3, 3, syn))) },
   ], ["basic", "icmp"]).recs;
   assertEquals(unreach.length, 1);
-  assertEquals(unreach[0].icmp_unreachable, true);
+  assertEquals(unreach[0]!.icmp_unreachable, true);
 });
 
 Deno.test("an ICMPv4 quotation shorter than 20 bytes keys the ICMP packet itself", () => {
@@ -92,9 +92,9 @@ Deno.test("an ICMPv4 quotation shorter than 20 bytes keys the ICMP packet itself
     },
   ]);
   assertEquals(recs.length, 2);
-  assertEquals(recs[1].sip, R);
-  assertEquals(recs[1].proto, 1);
-  assertEquals(recs[1].sp, null);
+  assertEquals(recs[1]!.sip, R);
+  assertEquals(recs[1]!.proto, 1);
+  assertEquals(recs[1]!.sp, null);
 });
 
 Deno.test("an ICMPv6 error is attributed to the flow its quotation names (40-byte rule)", () => {
@@ -104,8 +104,8 @@ Deno.test("an ICMPv6 error is attributed to the flow its quotation names (40-byt
     { ts: 10.5, frame: c.ether(c.ip6({ src: R6, dst: A6, proto: 58 }, c.icmp(1, 4, syn))) },
   ], ["basic", "icmp"]).recs;
   assertEquals(withPorts.length, 1);
-  assertEquals(withPorts[0].pkt_rev, 1);
-  assertEquals(withPorts[0].icmp_unreachable, true);
+  assertEquals(withPorts[0]!.pkt_rev, 1);
+  assertEquals(withPorts[0]!.icmp_unreachable, true);
   // 39 bytes of quotation: not a quotation, the ICMPv6 packet is its own flow
   const short = observe([
     { ts: 10, frame: c.ether(syn) },
@@ -115,7 +115,7 @@ Deno.test("an ICMPv6 error is attributed to the flow its quotation names (40-byt
     },
   ]).recs;
   assertEquals(short.length, 2);
-  assertEquals(short[1].proto, 58);
+  assertEquals(short[1]!.proto, 58);
 });
 
 Deno.test("IPv6 extension headers are skipped for the protocol but the key uses the raw next header", () => {
@@ -139,10 +139,10 @@ Deno.test("IPv6 extension headers are skipped for the protocol but the key uses 
   ];
   const { recs } = observe(pkts, ["basic", "tcp"]);
   assertEquals(recs.length, 2);
-  assertEquals(recs[0].proto, 6);
-  assertEquals(recs[0].sp, 5);
-  assertEquals(recs[0].tcp_synflags_fwd, 2);
-  assertEquals(recs[1].sip, B6);
+  assertEquals(recs[0]!.proto, 6);
+  assertEquals(recs[0]!.sp, 5);
+  assertEquals(recs[0]!.tcp_synflags_fwd, 2);
+  assertEquals(recs[1]!.sip, B6);
 });
 
 Deno.test("a truncated IPv6 extension header leaves the protocol null", () => {
@@ -154,9 +154,9 @@ Deno.test("a truncated IPv6 extension header leaves the protocol null", () => {
   );
   const { recs } = observe([{ ts: 1, frame: f, caplen: 14 + 44 }], ["basic", "tcp"]);
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].proto, null);
-  assertEquals(recs[0].sp, null);
-  assertEquals(recs[0].tcp_synflags_fwd, null);
+  assertEquals(recs[0]!.proto, null);
+  assertEquals(recs[0]!.sp, null);
+  assertEquals(recs[0]!.tcp_synflags_fwd, null);
 });
 
 Deno.test("IPv4 non-first fragments of TCP are short keys; IPv6 ones are keyed by their data", () => {
@@ -174,7 +174,7 @@ Deno.test("IPv4 non-first fragments of TCP are short keys; IPv6 ones are keyed b
   );
   const r6 = observe([{ ts: 1, frame: frag6 }]);
   assertEquals(r6.recs.length, 1);
-  assertEquals([r6.recs[0].sp, r6.recs[0].dp], [7, 8]);
+  assertEquals([r6.recs[0]!.sp, r6.recs[0]!.dp], [7, 8]);
 });
 
 Deno.test("a flow idle for 30 s completes and is emitted 5 s later, on the packet clock", () => {
@@ -193,8 +193,8 @@ Deno.test("a flow idle for 30 s completes and is emitted 5 s later, on the packe
   assertEquals(recs.length, 0);
   obs.push(c.batch([{ ts: 1034.5, frame: c.udp4(R, B, { sport: 1, dport: 2 }) }]));
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].sip, A);
-  assertEquals(recs[0].pkt_last, 1000.5);
+  assertEquals(recs[0]!.sip, A);
+  assertEquals(recs[0]!.pkt_last, 1000.5);
 });
 
 Deno.test("a completed flow keeps absorbing packets until it expires, then a new flow starts", () => {
@@ -213,13 +213,13 @@ Deno.test("a completed flow keeps absorbing packets until it expires, then a new
   // bin 56 is processed before the packet that reaches it: that SYN starts a new flow
   obs.push(c.batch([seg(56, true, c.F.SYN)]));
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].pkt_fwd, 2);
-  assertEquals(recs[0].pkt_last, 53);
-  assertEquals(recs[0].tcp_rst_rev, true);
+  assertEquals(recs[0]!.pkt_fwd, 2);
+  assertEquals(recs[0]!.pkt_last, 53);
+  assertEquals(recs[0]!.tcp_rst_rev, true);
   obs.flush();
   assertEquals(recs.length, 2);
-  assertEquals(recs[1].pkt_first, 56);
-  assertEquals(recs[1].pkt_first, 56);
+  assertEquals(recs[1]!.pkt_first, 56);
+  assertEquals(recs[1]!.pkt_first, 56);
 });
 
 Deno.test("a flow that goes idle during a long gap only leaves at flush, like the original", () => {
@@ -235,7 +235,7 @@ Deno.test("a flow that goes idle during a long gap only leaves at flush, like th
   obs.flush();
   const a = recs.filter((r) => r.sip === A);
   assertEquals(a.length, 1);
-  assertEquals(a[0].pkt_fwd, 2);
+  assertEquals(a[0]!.pkt_fwd, 2);
   // flush: the expiring flow before the active one
   assertEquals(recs.map((r) => r.sip), [A, R]);
 });
@@ -254,9 +254,9 @@ Deno.test("a newFlow veto ignores the flow and its reverse until flush", () => {
     { ts: 1, frame: c.udp4(A, B, { sport: 1, dport: 2 }) },
     { ts: 2, frame: c.udp4(B, A, { sport: 2, dport: 1 }) },
     { ts: 3, frame: c.tcp4(A, B, { sport: 1, dport: 2, flags: 2 }) },
-  ], [new (makeChains(["basic"])[0].constructor as new () => Chain)(), veto]);
+  ], [new (makeChains(["basic"])[0]!.constructor as new () => Chain)(), veto]);
   assertEquals(recs.length, 1);
-  assertEquals(recs[0].proto, 6);
+  assertEquals(recs[0]!.proto, 6);
   assertEquals(obs.counters.ignored, 1);
   assertEquals(obs.counters.flows, 1);
   assertEquals(calls, 1);
@@ -283,8 +283,8 @@ Deno.test("a hook returning false completes the flow and skips the remaining hoo
 
 Deno.test("a packet whose forward and reverse keys are equal counts as reverse, like the original", () => {
   const { recs } = observe([{ ts: 1, frame: c.udp4(A, A, { sport: 7, dport: 7 }) }]);
-  assertEquals(recs[0].pkt_rev, 1);
-  assertEquals(recs[0].pkt_fwd, 0);
+  assertEquals(recs[0]!.pkt_rev, 1);
+  assertEquals(recs[0]!.pkt_fwd, 0);
 });
 
 Deno.test("with 3 port bytes, a packet joins the flow its reverse id names, as the original", () => {
@@ -321,8 +321,8 @@ Deno.test("link layers: VLAN tags, SLL, SLL2, raw IP and raw v4/v6 are understoo
   ]);
   assertEquals(obs.counters.nonIp, 0);
   assertEquals(recs.length, 2);
-  assertEquals(recs[0].pkt_fwd, 6);
-  assertEquals(recs[1].pkt_fwd, 3);
+  assertEquals(recs[0]!.pkt_fwd, 6);
+  assertEquals(recs[1]!.pkt_fwd, 3);
 });
 
 Deno.test("non-IP, truncated and malformed packets are counted and skipped, never thrown", () => {
@@ -359,8 +359,8 @@ Deno.test("the packet clock and records use seconds + nanoseconds like libtrace"
     { ts: 1489136540.000001, frame: c.udp4(A, B, { sport: 1, dport: 2 }) },
     { ts: 1489136540.999999, frame: c.udp4(A, B, { sport: 1, dport: 2 }) },
   ]);
-  assertEquals(recs[0].pkt_first, 1489136540.000001);
-  assertEquals(recs[0].pkt_last, 1489136540.999999);
+  assertEquals(recs[0]!.pkt_first, 1489136540.000001);
+  assertEquals(recs[0]!.pkt_last, 1489136540.999999);
 });
 
 Deno.test("IPv6 addresses print like inet_ntop", () => {
@@ -415,8 +415,8 @@ Deno.test("with resetIsFinal a flow reset by its responder is emitted at once; a
   };
   const refused = run(true, "responder");
   assertEquals([refused.before, refused.after], [1, 1]);
-  assertEquals(refused.rec.tcp_rst_rev, true);
-  assertEquals(refused.rec.pkt_rev, 1);
+  assertEquals(refused.rec!.tcp_rst_rev, true);
+  assertEquals(refused.rec!.pkt_rev, 1);
   // the original's behaviour: the flow waits for its expiry bin (here: until flush)
   assertEquals(run(false, "responder").before, 0);
   assertEquals(run(true, "initiator").before, 0);
@@ -444,6 +444,6 @@ Deno.test("with resetIsFinal a flow reset after it completed is emitted once, no
   obs.flush();
   const ours = recs.filter((r) => r.sp === 40001);
   assertEquals(ours.length, 1);
-  assertEquals(ours[0].tcp_rst_rev, true);
+  assertEquals(ours[0]!.tcp_rst_rev, true);
   assertEquals(recs.length, 2);
 });

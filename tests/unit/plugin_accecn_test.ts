@@ -59,7 +59,7 @@ Deno.test("accecn: classic, reflecting and plain servers; broken, offline and un
   // a RST is no SYN-ACK
   assertEquals(accecnPlugin.combineFlows(all(0x14), args), ["accecn.connectivity.broken"]);
   const unobserved = all(SA);
-  unobserved[3] = { ...unobserved[3], observed: false };
+  unobserved[3] = { ...unobserved[3]!, observed: false };
   assertEquals(accecnPlugin.combineFlows(unobserved, args), ["pathspider.not_observed"]);
 });
 
@@ -70,9 +70,9 @@ Deno.test("accecn: the forged SYNs are a bare baseline, then AE+CWR+ECE with eac
   const got = [0, 1, 2, 3, 4].map((c) => {
     const p = buildPacket(model.forge(job, c, { addr: "198.18.0.2", port: 61000 })!);
     // IPv4 ToS byte's ECN field; TCP flags with AE, the low bit of the data-offset byte
-    return [p[1] & 3, ((p[20 + 12] & 1) << 8) | p[20 + 13]];
+    return [p[1]! & 3, ((p[20 + 12]! & 1) << 8) | p[20 + 13]!];
   });
   assertEquals(got, [[0, 0x002], [0, 0x1c2], [2, 0x1c2], [1, 0x1c2], [3, 0x1c2]]);
   const v6 = buildPacket(model.forge({ dip: "fd00::2", dp: 80 }, 3, { addr: "fd00::1", port: 1 })!);
-  assertEquals([(v6[1] >> 4) & 3, ((v6[40 + 12] & 1) << 8) | v6[40 + 13]], [1, 0x1c2]);
+  assertEquals([(v6[1]! >> 4) & 3, ((v6[40 + 12]! & 1) << 8) | v6[40 + 13]!], [1, 0x1c2]);
 });

@@ -80,7 +80,7 @@ Deno.test("dscp model marks the experiment socket with the codepoint shifted int
 });
 
 Deno.test("dscp --codepoint accepts 0-63 and rejects anything else", () => {
-  const parse = dscpPlugin.options[0].parse!;
+  const parse = dscpPlugin.options[0]!.parse!;
   assertEquals(parse("63"), 63);
   assertEquals(parse("0"), 0);
   assertThrows(() => parse("64"));

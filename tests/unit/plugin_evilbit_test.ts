@@ -98,9 +98,9 @@ Deno.test("evilbit forges a plain and an evil SYN for IPv4, two plain ones for I
   const src = { addr: "198.18.0.2", port: 61000 };
   const a = buildPacket(m.forge(job, 0, src)!);
   const b = buildPacket(m.forge(job, 1, src)!);
-  assertEquals([a[6] & 0x80, b[6] & 0x80], [0, 0x80]);
+  assertEquals([a[6]! & 0x80, b[6]! & 0x80], [0, 0x80]);
   assertEquals([a[9], a[20 + 13]], [6, 0x02]); // TCP, SYN only
-  assertEquals([a[20] << 8 | a[21], a[22] << 8 | a[23]], [61000, 80]);
+  assertEquals([a[20]! << 8 | a[21]!, a[22]! << 8 | a[23]!], [61000, 80]);
   const v6 = { dip: "fd00:5::1", dp: 80 };
   const b6 = m.forge(v6, 1, { addr: "fd00:c::2", port: 61001 })!;
   assertEquals(b6.evil, false);
@@ -113,7 +113,7 @@ Deno.test("evilbit dnsudp asks for the job's domain and skips a job without one"
   const pkt = buildPacket(
     m.forge({ dip: "198.19.0.1", dp: 53, domain: "a.example.test" }, 1, src)!,
   );
-  assertEquals([pkt[6] & 0x80, pkt[9], pkt[22] << 8 | pkt[23]], [0x80, 17, 53]);
+  assertEquals([pkt[6]! & 0x80, pkt[9], pkt[22]! << 8 | pkt[23]!], [0x80, 17, 53]);
   assertEquals(new TextDecoder().decode(pkt.subarray(28 + 13, 28 + 14)), "a");
   assertEquals(m.forge({ dip: "198.19.0.1", dp: 53 }, 0, src), null);
 });

@@ -147,6 +147,7 @@ Deno.test("tcpopt chain records the options of our SYN and of the SYN-ACK separa
     }),
     tcp4(c, s, { sport: 40000, dport: 80, flags: F.ACK }),
   ]);
+  if (f === undefined) throw new Error("no flow record");
   assertEquals(
     [f.tcpopt_ts, f.tcpopt_ws, f.tcpopt_sack, f.tcpopt_ts_fwd, f.tcpopt_ws_fwd, f.tcpopt_sack_fwd],
     [null, true, true, true, true, true],
@@ -161,6 +162,7 @@ Deno.test("tcpopt chain ignores options outside SYNs and leaves absent options n
     tcp6(c, s, { sport: 40001, dport: 80, flags: F.ACK, options: ALL }),
     tcp6(s, c, { sport: 80, dport: 40001, flags: F.ACK, options: ALL }),
   ]);
+  if (f === undefined) throw new Error("no flow record");
   assertEquals(
     [f.tcpopt_ts, f.tcpopt_ws, f.tcpopt_sack, f.tcpopt_ts_fwd, f.tcpopt_ws_fwd, f.tcpopt_sack_fwd],
     [null, null, null, null, null, null],

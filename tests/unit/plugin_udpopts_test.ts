@@ -27,7 +27,7 @@ Deno.test("udpopts adds OCS, NOP and EOL after the query only on the experiment"
     const job = { dip: "198.19.0.1", dp: 53, domain };
     const a = buildPacket(m.forge(job, 0, src)!);
     const b = buildPacket(m.forge(job, 1, src)!);
-    const udpLen = (p: Uint8Array) => p[24] << 8 | p[25];
+    const udpLen = (p: Uint8Array) => p[24]! << 8 | p[25]!;
     assertEquals(a.length, 20 + udpLen(a)); // no surplus area
     const end = 20 + udpLen(b);
     const area = b.subarray(end);

@@ -29,8 +29,8 @@ Deno.test("udpzero accepts --connect dnsudp and zeroes only the experiment's che
   const src = { addr: "198.18.0.2", port: 61000 };
   const a = buildPacket(m.forge(job, 0, src)!);
   const b = buildPacket(m.forge(job, 1, src)!);
-  assertEquals((a[26] << 8 | a[27]) !== 0, true);
-  assertEquals(b[26] << 8 | b[27], 0);
+  assertEquals((a[26]! << 8 | a[27]!) !== 0, true);
+  assertEquals(b[26]! << 8 | b[27]!, 0);
   const v6 = buildPacket(m.forge({ ...job, dip: "fd00:5::1" }, 1, { addr: "fd00:c::2", port: 1 })!);
-  assertEquals(v6[46] << 8 | v6[47], 0); // sent as the original did, though IPv6 forbids it
+  assertEquals(v6[46]! << 8 | v6[47]!, 0); // sent as the original did, though IPv6 forbids it
 });

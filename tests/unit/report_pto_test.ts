@@ -28,9 +28,9 @@ Deno.test("report --format pto writes one observation per condition, then the se
   for (const o of obs) {
     assert(o.length === 5 || o.length === 6, JSON.stringify(o));
     assert(o.every((x: unknown) => typeof x === "string"), JSON.stringify(o));
-    assert(RFC3339.test(o[1]) && RFC3339.test(o[2]), JSON.stringify(o));
-    assert(o[1] <= o[2]);
-    assert(!o[4].includes(":"), "the value is not part of the condition");
+    assert(RFC3339.test(o[1]!) && RFC3339.test(o[2]!), JSON.stringify(o));
+    assert(o[1]! <= o[2]!);
+    assert(!o[4]!.includes(":"), "the value is not part of the condition");
   }
   const v6 = obs.find((o) => o[3].endsWith("[fd00:5::5]") && o[4] === "dscp.0.replymark");
   assertEquals(v6?.[5], "10");

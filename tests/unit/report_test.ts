@@ -166,8 +166,8 @@ Deno.test("report counts a torn last line as skipped and says so once", async ()
     assertEquals(j.files[0].torn_last_line, true);
     const lines = r.stderr.trim().split("\n");
     assertEquals(lines.length, 2, r.stderr);
-    assert(lines[0].includes("line 1: not valid JSON"), r.stderr);
-    assert(lines[1].includes("the last line (13) is torn"), r.stderr);
+    assert(lines[0]!.includes("line 1: not valid JSON"), r.stderr);
+    assert(lines[1]!.includes("the last line (13) is torn"), r.stderr);
     assert(!r.stderr.includes(" at "), "no stack trace");
   } finally {
     await Deno.remove(f);

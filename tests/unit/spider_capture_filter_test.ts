@@ -8,7 +8,7 @@ function specOf(name: string, connect: ConnectMode): string {
   const p = PLUGINS.find((x) => x.name === name)!;
   const args = { connect, timeout: 5 } as PluginArgs;
   for (const o of p.options) {
-    const k = o.flags.match(/--([a-z-]+)/)![1].replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    const k = o.flags.match(/--([a-z-]+)/)![1]!.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (o.default !== undefined) args[k] = o.default;
   }
   return runFilter(captureFilterFor(p.model(args), connect, [32768, 60999]));

@@ -66,7 +66,7 @@ Deno.test("the engine gives exactly one result per job, with the flows joined", 
   assertEquals(results.length, 10);
   assertEquals(new Set(results.map((r) => r.n)).size, 10);
   assertEquals(stats.unobserved, 0);
-  const r = results[0];
+  const r = results[0]!;
   assertEquals(r.sip, "198.18.100.1");
   assertEquals(r.dp, 80);
   assertEquals((r.path as string[]).length, 2);
@@ -115,7 +115,7 @@ Deno.test("a job's IPv6 address meets its flows however the input spells it", as
   });
   const stats = await engine.run();
   assertEquals(results.length, 1);
-  assertEquals(results[0].dip, "FD00:0:0::1:5");
+  assertEquals(results[0]!.dip, "FD00:0:0::1:5");
   assertEquals(stats.unobserved, 0);
 });
 
@@ -149,7 +149,7 @@ Deno.test("a sync phase takes new jobs for one connection timeout, then switches
     else if (l.startsWith("connect") && cur) (inB ? cur.b : cur.a).push(l);
   }
   assertEquals(phases.length >= 2, true, JSON.stringify(phases));
-  assertEquals(phases[0].a.length > 2, true, "a worker took more than one job in a phase");
+  assertEquals(phases[0]!.a.length > 2, true, "a worker took more than one job in a phase");
   for (const p of phases) assertEquals([...p.b].sort(), [...p.a].sort());
 });
 
@@ -245,8 +245,8 @@ Deno.test("a connection whose flow never comes is reported not observed and coun
   const stats = await engine.run();
   assertEquals(results.length, 2);
   assertEquals(stats.unobserved, 4);
-  assertEquals(results[0].missed_flows, 2);
-  assertEquals(results[0].conditions, [
+  assertEquals(results[0]!.missed_flows, 2);
+  assertEquals(results[0]!.conditions, [
     "ecn.connectivity.works",
     "pathspider.not_observed",
     "pathspider.missed_flows:2",
@@ -312,8 +312,8 @@ Deno.test("stop() takes no more jobs but still writes every job already taken", 
 Deno.test("a job of a family the interface has no address for fails like the original", async () => {
   const { engine, results } = await setup({ n: 1, source: { v6: "fd00::1" } });
   await engine.run();
-  assertEquals((results[0].conditions as string[])[0], "ecn.connectivity.offline");
-  assertEquals(results[0].sip, null);
+  assertEquals((results[0]!.conditions as string[])[0], "ecn.connectivity.offline");
+  assertEquals(results[0]!.sip, null);
 });
 
 Deno.test("stop() ends a run whose input is quiet (a pipe with no more lines)", async () => {

@@ -56,9 +56,9 @@ Deno.test("the feeder warns with the line number and skips malformed lines, then
   assertEquals(jobs.map((j) => j.job.dip), ["198.18.0.1", "198.18.0.3"]);
   assertEquals(stats, { jobs: 2, malformed: 5, duplicates: 0, unprobeable: 0, excluded: 0 });
   assertEquals(warnings.length, 5);
-  assertEquals(warnings[0].includes("line 2"), true);
-  assertEquals(warnings[1].includes("line 3") && warnings[1].includes("dip"), true);
-  assertEquals(warnings[4].includes("line 6"), true);
+  assertEquals(warnings[0]!.includes("line 2"), true);
+  assertEquals(warnings[1]!.includes("line 3") && warnings[1]!.includes("dip"), true);
+  assertEquals(warnings[4]!.includes("line 6"), true);
 });
 
 Deno.test("the feeder skips a dip it has seen, whatever the port or spelling", async () => {
@@ -79,7 +79,7 @@ Deno.test("the feeder reads the original's duplicate ndjson sample like the orig
 
 Deno.test("the feeder reads the original's 3- and 4-column CSV shapes", async () => {
   const four = await collect(await Deno.readTextFile(`${ORIGINAL_DATA}/webtest.csv`), true);
-  assertEquals(four.jobs[0].job, {
+  assertEquals(four.jobs[0]!.job, {
     dip: "160.85.31.173",
     dp: 80,
     domain: "mami-project.eu",
@@ -87,7 +87,7 @@ Deno.test("the feeder reads the original's 3- and 4-column CSV shapes", async ()
   });
   assertEquals(four.warnings, []);
   const three = await collect(await Deno.readTextFile(`${ORIGINAL_DATA}/webtest_0.9.x.csv`), true);
-  assertEquals(three.jobs[2].job, {
+  assertEquals(three.jobs[2]!.job, {
     dip: "2001:630:241:210:569f:35ff:fe0a:116a",
     dp: 80,
     domain: "erg.abdn.ac.uk",
@@ -106,8 +106,8 @@ Deno.test("the feeder warns on a 2-column CSV row (no dip) and on other widths",
   );
   assertEquals(jobs.length, 1);
   assertEquals(stats.malformed, 2);
-  assertEquals(warnings[0].includes("line 1"), true);
-  assertEquals(warnings[1].includes("line 3"), true);
+  assertEquals(warnings[0]!.includes("line 1"), true);
+  assertEquals(warnings[1]!.includes("line 3"), true);
 });
 
 Deno.test("splitCsvRow honours quotes and doubled quotes", () => {
@@ -248,7 +248,7 @@ Deno.test("a job's integers beyond 2^53 reach its result exactly, as the origina
   const line =
     '{"dip":"198.18.0.1","id":9007199254740993,"neg":-18446744073709551615,"info":{"ASN":9007199254740995,"n":[12345678901234567891,1.5,2e300]},"f":0.1,"small":42}';
   const { jobs } = await collect(line);
-  const out = JSON.stringify(jobResult(jobs[0].job, "198.18.0.2", [], null, false));
+  const out = JSON.stringify(jobResult(jobs[0]!.job, "198.18.0.2", [], null, false));
   assertEquals(out.includes('"id":9007199254740993,'), true, out);
   assertEquals(out.includes('"neg":-18446744073709551615,'), true, out);
   assertEquals(out.includes('"n":[12345678901234567891,1.5,2e+300]'), true, out);

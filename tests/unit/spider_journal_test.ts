@@ -59,7 +59,7 @@ Deno.test("a journal left by a killed run is restored by the next one, which say
     assertEquals(n, 1);
     assertEquals([s.read("tcp_ecn"), s.read("tcp_ecn_fallback")], ["2", "1"]);
     assertEquals(lines.length, 1);
-    assertEquals(lines[0].includes("net.ipv4.tcp_ecn=2"), true);
+    assertEquals(lines[0]!.includes("net.ipv4.tcp_ecn=2"), true);
     assertEquals([...Deno.readDirSync(s.journals)].length, 0);
   } finally {
     await s.cleanup();
@@ -95,7 +95,7 @@ Deno.test("a stale journal whose network namespace is gone is dropped with a mes
     const lines: string[] = [];
     recoverStaleJournals((l) => lines.push(l), s.journals, procSysctl(s.root), "net:[2]");
     assertEquals(s.read("tcp_ecn"), "2"); // not ours: untouched
-    assertEquals(lines[0].includes("no longer exists"), true);
+    assertEquals(lines[0]!.includes("no longer exists"), true);
     assertEquals([...Deno.readDirSync(s.journals)].length, 0);
   } finally {
     await s.cleanup();

@@ -35,9 +35,9 @@ Deno.test("a job's record keeps its fields and adds flows, time, missed flows an
     flowResult({ sp: 1, proto: 6, sip: "198.18.0.2" }, o(0), "198.18.1.1", "id"),
     flowResult(null, o(1), "198.18.1.1", "id"),
   ];
-  assertEquals(flows[0].observed, true);
-  assertEquals(flows[1].observed, false);
-  assertEquals("_private" in flows[0], false);
+  assertEquals(flows[0]!.observed, true);
+  assertEquals(flows[1]!.observed, false);
+  assertEquals("_private" in flows[0]!, false);
   const job = { dip: "198.18.1.1", rank: "3" };
   const r = jobResult(job, "198.18.0.2", flows, ["x.works"], true);
   assertEquals(Object.keys(r), [

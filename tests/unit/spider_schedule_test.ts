@@ -66,7 +66,7 @@ Deno.test("a seed gives the same order every time; another seed another; nothing
   assertEquals([...a].sort(), [...TARGETS].sort());
   // the window bounds how early a job can come out: never before the job `window` lines before it
   const pos = new Map(a.map((d, i) => [d, i]));
-  for (let i = 500; i < TARGETS.length; i++) assert(pos.get(TARGETS[i])! >= i - 500);
+  for (let i = 500; i < TARGETS.length; i++) assert(pos.get(TARGETS[i]!)! >= i - 500);
   // a list shorter than the window is fully shuffled
   const small = await dipsOf(shuffled(fed(TARGETS.slice(0, 100)), "7"));
   assertEquals([...small].sort(), [...TARGETS.slice(0, 100)].sort());
@@ -108,7 +108,7 @@ Deno.test("the pacer never lets more than N starts into any one-second window", 
     // every window [s, s + 1000) that begins at a start
     let worst = 0;
     for (let i = 0, j = 0; i < starts.length; i++) {
-      while (j < starts.length && starts[j] < starts[i] + 1000) j++;
+      while (j < starts.length && starts[j]! < starts[i]! + 1000) j++;
       worst = Math.max(worst, j - i);
     }
     assert(worst <= rate, `rate ${rate}: ${worst} starts in one second`);

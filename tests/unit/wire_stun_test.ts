@@ -69,7 +69,7 @@ Deno.test("MAPPED-ADDRESS of an RFC 3489 server; errors and strangers are refuse
     from: "mapped",
   });
   const other = TXID.slice();
-  other[0] ^= 1;
+  other[0]! ^= 1;
   assertEquals(parseBindingResponse(IPV4_RESPONSE, other), "another transaction");
   assertEquals(
     parseBindingResponse(IPV4_RESPONSE.subarray(0, 40), TXID),

@@ -82,7 +82,7 @@ function randomSpec(): PacketSpec {
 
 /** The IP packet framed for `linktype` (and an 802.1Q tag on Ethernet when `vlan`). */
 function frame(ip: Uint8Array, linktype: number, vlan: boolean): Uint8Array {
-  const et = ip[0] >> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+  const et = ip[0]! >> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
   let head: Uint8Array;
   if (linktype === LINKTYPE_ETHERNET) {
     head = new Uint8Array(ETH_HEADER_LEN + (vlan ? VLAN_TAG_LEN : 0));
@@ -121,8 +121,8 @@ Deno.test("the observer's parser reads what the wire modules' views read", () =>
   for (let t = 0; t < 3000; t++) {
     const spec = randomSpec();
     const ip = buildPacket(spec);
-    const v6 = ip[0] >> 4 === 6;
-    let linktype = links[rnd(links.length)];
+    const v6 = ip[0]! >> 4 === 6;
+    let linktype = links[rnd(links.length)]!;
     if (linktype === LINKTYPE_IPV4 && v6) linktype = LINKTYPE_IPV6;
     if (linktype === LINKTYPE_IPV6 && !v6) linktype = LINKTYPE_IPV4;
     const f = frame(ip, linktype, rnd(2) === 1);

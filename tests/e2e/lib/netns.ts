@@ -34,7 +34,7 @@ export function inNs(cmd: string[], ns?: string): string[] {
 /** Runs a command to completion and returns its exit code and output. */
 export async function run(cmd: string[], opts: RunOpts = {}): Promise<RunResult> {
   const argv = inNs(cmd, opts.ns);
-  const child = new Deno.Command(argv[0], {
+  const child = new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     stdin: opts.stdin !== undefined ? "piped" : "null",
     stdout: "piped",
@@ -94,7 +94,7 @@ export class Background {
     opts: { ns?: string; env?: Record<string, string>; cwd?: string } = {},
   ) {
     this.argv = inNs(cmd, opts.ns);
-    this.child = new Deno.Command(this.argv[0], {
+    this.child = new Deno.Command(this.argv[0]!, {
       args: this.argv.slice(1),
       stdin: "null",
       stdout: "piped",

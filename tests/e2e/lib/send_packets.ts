@@ -22,7 +22,7 @@ try {
     for (const k of ["options", "payload", "udpOptions"]) {
       if (Array.isArray(l4[k])) l4[k] = new Uint8Array(l4[k] as number[]);
     }
-    const status = raw.send([buildPacket(spec)])[0];
+    const status = raw.send([buildPacket(spec)])[0]!;
     if (status !== 0) throw new Error(`send failed: errno ${-status}`);
     await new Promise((r) => setTimeout(r, gap));
   }

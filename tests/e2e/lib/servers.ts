@@ -205,7 +205,7 @@ export async function waitListening(
     const have = new Set(
       out.split("\n").filter(Boolean).map((l) => {
         const f = l.trim().split(/\s+/);
-        return `${f[0]}:${f[4].slice(f[4].lastIndexOf(":") + 1)}`;
+        return `${f[0]}:${f[4]!.slice(f[4]!.lastIndexOf(":") + 1)}`;
       }),
     );
     if (want.every((w) => have.has(w))) return;

@@ -102,18 +102,18 @@ export async function readPackets(path: string, filter = "ip or ipv6"): Promise<
   return r.stdout.split("\n").filter(Boolean).map((line) => {
     const f = line.split("|");
     const num = (s: string) => (s ? Number(s) : 0);
-    const ds = f[11] ? num(f[11]) : num(f[12]);
+    const ds = f[11] ? num(f[11]) : num(f[12]!);
     return {
-      src: f[0] || f[1],
-      dst: f[2] || f[3],
-      proto: num(f[4] || f[5]),
-      sport: num(f[6] || f[7]),
-      dport: num(f[8] || f[9]),
-      tcpFlags: num(f[10]),
+      src: f[0] || f[1]!,
+      dst: f[2] || f[3]!,
+      proto: num(f[4] || f[5]!),
+      sport: num(f[6] || f[7]!),
+      dport: num(f[8] || f[9]!),
+      tcpFlags: num(f[10]!),
       dscp: ds >> 2,
       ecn: ds & 3,
-      len: num(f[13]),
-      ipLen: f[14] ? num(f[14]) : num(f[15]) + 40,
+      len: num(f[13]!),
+      ipLen: f[14] ? num(f[14]) : num(f[15]!) + 40,
     };
   });
 }

@@ -201,7 +201,7 @@ export class Testbed {
   async #buildNetwork() {
     const { clientNs: c, routerNs: r, serverNs: s } = this;
     const rs = this.routerNss;
-    const last = rs[rs.length - 1];
+    const last = rs[rs.length - 1]!;
     for (const ns of [c, ...rs, s]) {
       await sh(["ip", "netns", "add", ns]);
       // no duplicate address detection: link-local addresses would stay tentative for a second
@@ -224,8 +224,8 @@ export class Testbed {
     );
     for (let k = 1; k < rs.length; k++) {
       await sh(
-        ["ip", "link", "add", "veth-n", "type", "veth", "peer", "name", "veth-p", "netns", rs[k]],
-        rs[k - 1],
+        ["ip", "link", "add", "veth-n", "type", "veth", "peer", "name", "veth-p", "netns", rs[k]!],
+        rs[k - 1]!,
       );
     }
     const addr = (ns: string, dev: string, a: string) =>
@@ -237,10 +237,10 @@ export class Testbed {
     await addr(last, "veth-rs", `${NET.routerServer4}/24`);
     await addr(last, "veth-rs", `${NET.routerServer6}/64`);
     for (let k = 1; k < rs.length; k++) {
-      await addr(rs[k - 1], "veth-n", `${hopLink(k, 1, 4)}/24`);
-      await addr(rs[k - 1], "veth-n", `${hopLink(k, 1, 6)}/64`);
-      await addr(rs[k], "veth-p", `${hopLink(k, 2, 4)}/24`);
-      await addr(rs[k], "veth-p", `${hopLink(k, 2, 6)}/64`);
+      await addr(rs[k - 1]!, "veth-n", `${hopLink(k, 1, 4)}/24`);
+      await addr(rs[k - 1]!, "veth-n", `${hopLink(k, 1, 6)}/64`);
+      await addr(rs[k]!, "veth-p", `${hopLink(k, 2, 4)}/24`);
+      await addr(rs[k]!, "veth-p", `${hopLink(k, 2, 6)}/64`);
     }
     await addr(s, "veth-s", `${NET.server4}/24`);
     await addr(s, "veth-s", `${NET.server6}/64`);

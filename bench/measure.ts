@@ -12,8 +12,7 @@
  * @module
  */
 import { cleanupStale, Testbed } from "../tests/e2e/lib/testbed.ts";
-import type { Behaviour } from "../tests/e2e/lib/behaviours.ts";
-import { rng } from "../examples/lib/synth.ts";
+import { internetTargets } from "./lib/internet_targets.ts";
 import { type TimedMeasure, timedMeasure } from "./lib/timed_measure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -22,20 +21,7 @@ const PEER = Deno.env.get("PEER") ?? `${ROOT}../shared/peer/pspdr-peer`;
 const N = Number(Deno.args[0] ?? 1000);
 const PREFIX = "psbm";
 
-const rand = rng(7);
-const targets = Array.from({ length: N }, (_, i) => {
-  const x = rand();
-  const behaviour: Behaviour[] = x < 0.05
-    ? ["offline"]
-    : x < 0.10
-    ? ["drop-ecn-syn"]
-    : x < 0.13
-    ? ["clear-ect-rev"]
-    : x < 0.15
-    ? ["set-ce"]
-    : ["clean"];
-  return { name: `t${i}`, delayMs: Math.round(10 + rand() * 290), behaviour };
-});
+const targets = internetTargets(N);
 
 interface Run extends TimedMeasure {
   tool: string;

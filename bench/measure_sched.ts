@@ -12,8 +12,7 @@
  * @module
  */
 import { cleanupStale, Testbed } from "../tests/e2e/lib/testbed.ts";
-import type { Behaviour } from "../tests/e2e/lib/behaviours.ts";
-import { rng } from "../examples/lib/synth.ts";
+import { epochMs, internetTargets } from "./lib/internet_targets.ts";
 import { timedMeasure } from "./lib/timed_measure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -24,25 +23,7 @@ const RATE = Number(Deno.env.get("RATE") ?? 1000);
 const PARTS = (Deno.env.get("PARTS") ?? "scale rate status").split(/[ ,]+/);
 const PREFIX = "psbs";
 
-const rand = rng(7);
-const targets = Array.from({ length: N }, (_, i) => {
-  const x = rand();
-  const behaviour: Behaviour[] = x < 0.05
-    ? ["offline"]
-    : x < 0.10
-    ? ["drop-ecn-syn"]
-    : x < 0.13
-    ? ["clear-ect-rev"]
-    : x < 0.15
-    ? ["set-ce"]
-    : ["clean"];
-  return { name: `t${i}`, delayMs: Math.round(10 + rand() * 290), behaviour };
-});
-
-/** Epoch ms of the original's time text `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
-function epochMs(t: string): number {
-  return Date.parse(`${t.slice(0, 19).replace(" ", "T")}Z`) + Number(t.slice(20)) / 1000;
-}
+const targets = internetTargets(N);
 
 await Deno.mkdir(OUT, { recursive: true });
 await cleanupStale(PREFIX);

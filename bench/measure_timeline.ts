@@ -19,8 +19,7 @@
  * @module
  */
 import { cleanupStale, Testbed } from "../tests/e2e/lib/testbed.ts";
-import type { Behaviour } from "../tests/e2e/lib/behaviours.ts";
-import { rng } from "../examples/lib/synth.ts";
+import { epochMs, internetTargets } from "./lib/internet_targets.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
@@ -31,26 +30,7 @@ const PLUGINS = (Deno.env.get("PLUGINS") ?? "dscp ecn").split(/[ ,]+/).filter(Bo
 const BINS = (Deno.env.get("BIN") ?? `${ROOT}bin/pathspider`).split(/ +/).filter(Boolean);
 const PREFIX = "psbt";
 
-// the same targets as bench/measure_sched.ts (same generator, same seed)
-const rand = rng(7);
-const targets = Array.from({ length: N }, (_, i) => {
-  const x = rand();
-  const behaviour: Behaviour[] = x < 0.05
-    ? ["offline"]
-    : x < 0.10
-    ? ["drop-ecn-syn"]
-    : x < 0.13
-    ? ["clear-ect-rev"]
-    : x < 0.15
-    ? ["set-ce"]
-    : ["clean"];
-  return { name: `t${i}`, delayMs: Math.round(10 + rand() * 290), behaviour };
-});
-
-/** Epoch ms of a result's time text `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
-function epochMs(t: string): number {
-  return Date.parse(`${t.slice(0, 19).replace(" ", "T")}Z`) + Number(t.slice(20)) / 1000;
-}
+const targets = internetTargets(N);
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
